@@ -1,0 +1,215 @@
+"""Outbox delivery through Apprise: after commit, per channel, with retries and a record.
+
+Each configured Apprise URL (or each entry of an Apprise config file) is one channel.
+A channel without tags receives every alert; a tagged channel receives alerts sharing a
+tag (the alert's kind, space and severity: e.g. ``critical`` or ``security``). One run
+sends at most one message per channel: a digest when several alerts are due, which also
+keeps clear of Apprise's per-plugin throttle. A delivery is recorded per (alert, channel)
+right after the send, so a later run sends only what is still missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import apprise
+from rich.console import Console
+from rich.panel import Panel
+
+from storage import queries as q
+from storage.db import make_engine, read_session, write_session
+
+log = logging.getLogger("straitwatch.alerts")
+
+CONSOLE_SCHEME = "straitwatch-console"
+_NOTIFY_TYPES = {
+    "critical": apprise.NotifyType.FAILURE,
+    "high": apprise.NotifyType.WARNING,
+    "medium": apprise.NotifyType.WARNING,
+    "low": apprise.NotifyType.INFO,
+    "info": apprise.NotifyType.INFO,
+}
+_SEVERITY_ORDER = ["info", "low", "medium", "high", "critical"]
+_console_registered = False
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One place alerts go; ``name`` is its URL with secrets masked."""
+
+    name: str
+    tags: frozenset[str]
+    plugin: Any
+
+    def wants(self, alert_tags: Sequence[str]) -> bool:
+        return not self.tags or "always" in self.tags or bool(self.tags & set(alert_tags))
+
+
+@dataclass(frozen=True)
+class ChannelProblem:
+    name: str
+    reason: str
+
+
+def _register_console() -> None:
+    global _console_registered
+    if _console_registered:
+        return
+
+    @apprise.decorators.notify(on=CONSOLE_SCHEME, name="straitwatch console")
+    def _to_console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
+        Console().print(Panel(body, title=title, title_align="left", expand=False))
+        return True
+
+    _console_registered = True
+
+
+def load_channels(
+    urls: Sequence[str], config_file: Path | None, console_fallback: bool
+) -> tuple[list[Channel], list[ChannelProblem]]:
+    """Return the usable channels, and the configured ones Apprise could not understand."""
+    problems: list[ChannelProblem] = []
+    notifier = apprise.Apprise(asset=apprise.AppriseAsset(secure_logging=True))
+    for url in urls:
+        if not notifier.add(url):
+            scheme = url.split("://", 1)[0] if "://" in url else "?"
+            problems.append(ChannelProblem(f"{scheme}://…", "not a valid Apprise URL"))
+    if config_file is not None:
+        config = apprise.AppriseConfig()
+        if not config.add(str(config_file)):
+            problems.append(ChannelProblem(str(config_file), "unreadable Apprise config"))
+        notifier.add(config)
+    channels = [
+        Channel(server.url(privacy=True), frozenset(str(t) for t in server.tags), server)
+        for server in notifier
+    ]
+    if not channels and console_fallback:
+        _register_console()
+        console = apprise.Apprise()
+        console.add(f"{CONSOLE_SCHEME}://")
+        channels = [Channel("console", frozenset(), server) for server in console]
+    return channels, problems
+
+
+def _send(
+    channel: Channel, title: str, body: str, notify_type: str, tries: int = 2, backoff: float = 1.0
+) -> tuple[bool, str | None]:
+    error = None
+    for attempt in range(tries):
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            try:
+                ok = bool(channel.plugin.notify(body=body, title=title, notify_type=notify_type))
+            except Exception as exc:  # noqa: BLE001 - a plugin's crash is that channel's failure
+                ok, captured_error = False, f"{type(exc).__name__}: {exc}"
+            else:
+                captured_error = None
+            text = captured.getvalue().strip()
+        if ok:
+            return True, None
+        error = captured_error or (text.splitlines()[-1] if text else "delivery failed")
+        if attempt + 1 < tries:
+            time.sleep(backoff * (2**attempt))
+    return False, error
+
+
+def _digest(alerts: Sequence[q.PendingAlert]) -> tuple[str, str, str]:
+    severity = max(
+        (a.severity for a in alerts),
+        key=lambda s: _SEVERITY_ORDER.index(s) if s in _SEVERITY_ORDER else 0,
+    )
+    notify_type = _NOTIFY_TYPES.get(severity, apprise.NotifyType.INFO)
+    if len(alerts) == 1:
+        return alerts[0].title, alerts[0].body, notify_type
+    title = f"[straitwatch] {len(alerts)} alerts: " + "; ".join(
+        f"{a.kind} {a.space}".strip() for a in alerts
+    )
+    body = "\n\n────────\n\n".join(f"{a.title}\n\n{a.body}" for a in alerts)
+    return title[:200], body, notify_type
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: tuple[tuple[str, str], ...] = ()  # (alert key, channel)
+    failed: tuple[tuple[str, str, str], ...] = ()  # (alert key, channel, error)
+    pending_after: int = 0
+
+
+def deliver_alerts(
+    db_url: str,
+    monitor: str,
+    channels: Sequence[Channel],
+    max_attempts: int,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> DeliveryReport:
+    """Deliver every pending alert to every channel that wants it and lacks it."""
+    engine = make_engine(db_url)
+    with read_session(engine) as session:
+        pending = q.pending_alerts(session, monitor)
+    if not pending:
+        return DeliveryReport()
+    sent: list[tuple[str, str]] = []
+    failed: list[tuple[str, str, str]] = []
+    for channel in channels:
+        due = [
+            a
+            for a in pending
+            if channel.wants(a.tags)
+            and channel.name not in a.sent_channels
+            and a.attempts.get(channel.name, 0) < max_attempts
+        ]
+        if not due:
+            continue
+        title, body, notify_type = _digest(due)
+        ok, error = _send(channel, title, body, notify_type)
+        with write_session(engine) as session:
+            q.record_delivery(session, [a.id for a in due], channel.name, ok, error, now())
+        if ok:
+            sent += [(a.key, channel.name) for a in due]
+            log.info("delivered %d alert(s) to %s", len(due), channel.name)
+        else:
+            failed += [(a.key, channel.name, error or "failed") for a in due]
+            log.warning("delivery to %s failed: %s", channel.name, error)
+    return DeliveryReport(
+        tuple(sent), tuple(failed), _close_finished(engine, monitor, channels, max_attempts, now())
+    )
+
+
+def _close_finished(
+    engine: Any, monitor: str, channels: Sequence[Channel], max_attempts: int, now: datetime
+) -> int:
+    with write_session(engine) as session:
+        pending = q.pending_alerts(session, monitor)
+        done, given_up, left = [], [], 0
+        for alert in pending:
+            wanted = [c.name for c in channels if c.wants(alert.tags)]
+            missing = [c for c in wanted if c not in alert.sent_channels]
+            if not missing:
+                done.append(alert.id)
+            elif all(alert.attempts.get(c, 0) >= max_attempts for c in missing):
+                given_up.append(alert.id)
+            else:
+                left += 1
+        q.close_alerts(session, done, "sent", now)
+        q.close_alerts(session, given_up, "failed", now)
+    return left
+
+
+def send_test(channels: Sequence[Channel], monitor_title: str) -> list[tuple[str, bool, str]]:
+    """Send a test notification to each channel; return (channel, ok, error) for each."""
+    results = []
+    for channel in channels:
+        ok, error = _send(
+            channel,
+            f"[straitwatch] test notification — {monitor_title}",
+            "This is a test from straitwatch: this channel receives alerts.",
+            apprise.NotifyType.INFO,
+            tries=1,
+        )
+        results.append((channel.name, ok, error or ""))
+    return results

@@ -1,0 +1,210 @@
+"""The ``straitwatch`` command.
+
+Prefect, SQLModel and trafilatura are imported inside the commands that need them, so
+``straitwatch --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.settings import Settings, apply_prefect_defaults
+
+app = typer.Typer(
+    help="straitwatch: know when a dispute escalates, with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+console = Console()
+
+ProfileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--profile",
+        help="Monitor profile (TOML). Default: STRAITWATCH_PROFILE or seeds/monitor.toml.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _settings(profile: Path | None = None) -> Settings:
+    settings = Settings()
+    if profile is not None:
+        settings = settings.model_copy(update={"profile": profile.resolve()})
+    return settings
+
+
+def _print_run(summary: dict[str, Any]) -> None:
+    table = Table(title="Sources", show_lines=False)
+    table.add_column("source")
+    table.add_column("result")
+    for name, result in summary.get("sources", {}).items():
+        style = "green" if "entries" in result or result == "not modified" else "red"
+        table.add_row(name, f"[{style}]{result}[/{style}]")
+    console.print(table)
+    console.print(
+        f"candidates {summary['candidates']} · new {summary['new']} · stored {summary['stored']}"
+        f" · matches {summary['matches']} · failed {summary['failed']}"
+        f" · no body {summary['no_body']} · duplicates {summary['duplicates']}"
+    )
+    active = ", ".join(summary["active"]) or "none"
+    console.print(f"transitions: {', '.join(summary['transitions']) or 'none'} · active: {active}")
+    console.print(
+        f"alerts sent {summary['alerts_sent']} · failed {summary['alerts_failed']}"
+        f" · still pending {summary['alerts_pending']}"
+    )
+    for problem in summary.get("channel_problems", []):
+        console.print(f"[red]channel problem:[/red] {problem}")
+
+
+@app.command()
+def run(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Run the monitor once, now (a Prefect flow run)."""
+    apply_prefect_defaults()
+    settings = _settings(profile)
+    from flows.monitor import monitor
+
+    summary = monitor(profile=str(settings.profile))
+    if as_json:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+    else:
+        _print_run(summary)
+
+
+@app.command()
+def serve(profile: ProfileOption = None) -> None:
+    """Run the monitor on its schedule in this process (Prefect serve; never overlapping)."""
+    apply_prefect_defaults()
+    settings = _settings(profile)
+    from extractors.profile import load_profile
+    from flows.monitor import monitor
+
+    loaded = load_profile(settings.profile)
+    console.print(
+        f"serving monitor '{loaded.monitor.name}' on cron "
+        f"'{loaded.monitor.schedule_cron}' ({loaded.monitor.timezone}); Ctrl-C stops"
+    )
+    from prefect.client.schemas.schedules import CronSchedule
+
+    monitor.serve(
+        name=loaded.monitor.name,
+        schedule=CronSchedule(cron=loaded.monitor.schedule_cron, timezone=loaded.monitor.timezone),
+        parameters={"profile": str(settings.profile)},
+        global_limit=1,
+        limit=1,
+        pause_on_shutdown=False,
+    )
+
+
+@app.command()
+def status(
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option(help="Rows per section.")] = 10,
+) -> None:
+    """Show the dispute's stage state, last transitions, recent matches, sources and errors."""
+    from flows.status import print_status, status_data
+
+    settings = _settings(profile)
+    data = status_data(settings, limit)
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+    else:
+        print_status(console, data)
+
+
+@app.command()
+def topics(
+    profile: ProfileOption = None,
+    top: Annotated[int, typer.Option(help="How many topics to show.")] = 40,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the topics derived from the seed article (and the profile's additions)."""
+    from extractors.profile import load_profile
+    from extractors.topics import derive_topics
+
+    loaded = load_profile(_settings(profile).profile)
+    derived = derive_topics(loaded.seed_text(), loaded)
+    items = sorted(derived.items, key=lambda t: -t.weight)[:top]
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                [
+                    {
+                        "phrase": t.phrase,
+                        "weight": t.weight,
+                        "kind": t.kind,
+                        "aliases": list(t.aliases),
+                    }
+                    for t in items
+                ]
+            )
+            + "\n"
+        )
+        return
+    table = Table(title=f"Topics of {loaded.seed.file} ({len(derived.items)} in all)")
+    for column in ("phrase", "weight", "kind", "aliases"):
+        table.add_column(column)
+    for t in items:
+        table.add_row(t.phrase, f"{t.weight:.2f}", t.kind, ", ".join(t.aliases))
+    console.print(table)
+
+
+@alerts_app.command("test")
+def alerts_test(profile: ProfileOption = None) -> None:
+    """Send a test notification to every configured channel and report each result."""
+    from extractors.profile import load_profile
+    from flows.alerts import load_channels, send_test
+
+    settings = _settings(profile)
+    channels, problems = load_channels(
+        settings.apprise_urls, settings.apprise_config, settings.console_alerts
+    )
+    loaded = load_profile(settings.profile)
+    results = send_test(channels, loaded.monitor.title or loaded.monitor.name)
+    table = Table(title="Alert channels")
+    for column in ("channel", "tags", "result"):
+        table.add_column(column)
+    tags = {c.name: ", ".join(sorted(c.tags)) or "(all alerts)" for c in channels}
+    for name, ok, error in results:
+        table.add_row(
+            name, tags[name], "[green]sent[/green]" if ok else f"[red]failed: {error}[/red]"
+        )
+    for problem in problems:
+        table.add_row(problem.name, "", f"[red]{problem.reason}[/red]")
+    console.print(table)
+    if problems or not all(ok for _, ok, _ in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the demo database.")] = False,
+    with_prefect: Annotated[
+        bool,
+        typer.Option("--prefect", help="Run as a Prefect flow (starts a local Prefect server)."),
+    ] = False,
+) -> None:
+    """Serve a bundled fixture news site on 127.0.0.1 and run the monitor on it, offline."""
+    from flows.demo import run_demo
+
+    apply_prefect_defaults()
+    raise typer.Exit(run_demo(console, keep=keep, with_prefect=with_prefect))
+
+
+def main() -> None:
+    """Entry point of the ``straitwatch`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

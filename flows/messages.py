@@ -1,0 +1,93 @@
+"""The words of an alert: what moved, why we think so, who reported it, where to read it.
+
+Article titles and sentences come from the web: every one goes through ``one_line`` so no
+CR, LF or control character reaches a subject line or a header of any channel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from extractors.escalation import Transition
+from extractors.profile import Profile
+from storage.queries import ReportRow
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Return text on one line, control characters folded to spaces, cut at limit."""
+    flat = " ".join(_CONTROL.sub(" ", text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class AlertText:
+    key: str
+    kind: str
+    title: str
+    body: str
+    space: str = ""
+    severity: str = "info"
+    tags: tuple[str, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def compose_transition_alert(
+    profile: Profile, transition: Transition, reports: Sequence[ReportRow], active: Sequence[str]
+) -> AlertText:
+    """Return the alert for an escalation or de-escalation, with its evidence."""
+    subject = profile.monitor.title or profile.monitor.name
+    if transition.kind == "escalation":
+        headline = f"escalation: the dispute enters the {transition.space} space"
+    else:
+        headline = "de-escalation: a cooperation step is confirmed"
+    title = one_line(f"[straitwatch] {subject} — {headline} ({transition.severity})", 200)
+    lines = [
+        f"{subject}: {headline}.",
+        f"Severity: {transition.severity}. Decided {transition.at:%Y-%m-%d %H:%M} UTC.",
+        f"Active conflict spaces now: {', '.join(active) if active else 'none'}.",
+        f"Confirmed by {len(set(transition.outlets))} independent outlet(s): "
+        f"{', '.join(one_line(o, 80) for o in transition.outlets)}.",
+        "",
+        "Evidence:",
+    ]
+    for report in reports:
+        lines.append(
+            f"- {one_line(report.outlet, 80)} ({report.at:%Y-%m-%d}): {one_line(report.title, 200)}"
+        )
+        lines.append(f"  {one_line(report.url, 500)}")
+        for sentence in report.evidence[:2]:
+            lines.append(f'  "{one_line(sentence, 400)}"')
+    payload = {
+        "kind": transition.kind,
+        "space": transition.space,
+        "episode": transition.episode,
+        "severity": transition.severity,
+        "at": transition.at.isoformat(),
+        "active": list(active),
+        "outlets": list(transition.outlets),
+        "evidence": [
+            {
+                "url": r.url,
+                "outlet": r.outlet,
+                "title": one_line(r.title),
+                "sentences": [one_line(s, 400) for s in r.evidence[:2]],
+            }
+            for r in reports
+        ],
+    }
+    tags = (transition.kind, transition.space, transition.severity)
+    return AlertText(
+        key=transition.key,
+        kind=transition.kind,
+        title=title,
+        body="\n".join(lines),
+        space=transition.space,
+        severity=transition.severity,
+        tags=tags,
+        payload=payload,
+    )

@@ -1,0 +1,162 @@
+"""The monitor: one run over all sources, from feeds to delivered alerts.
+
+``run_monitor`` is the whole run as plain function calls through a ``Steps`` table; the
+``monitor`` flow runs it with every stage as a Prefect task. ``straitwatch demo`` runs
+the plain table, so a first look needs no Prefect server at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from flows import alerts, pipeline
+from flows.pipeline import BatchCounts, RunConfig
+from flows.settings import Settings
+
+log = logging.getLogger("straitwatch")
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Where alerts go: Apprise URLs and config file, values from Settings."""
+
+    urls: tuple[str, ...] = ()
+    config_file: Path | None = None
+    console_fallback: bool = True
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The stage functions a run calls: plain ones, or the same wrapped as Prefect tasks."""
+
+    prepare_database: Callable[..., Any] = pipeline.prepare_database
+    collect_candidates: Callable[..., Any] = pipeline.collect_candidates
+    select_new: Callable[..., Any] = pipeline.select_new
+    fetch_batch: Callable[..., Any] = pipeline.fetch_batch
+    extract_batch: Callable[..., Any] = pipeline.extract_batch
+    score_batch: Callable[..., Any] = pipeline.score_batch
+    store_batch: Callable[..., Any] = pipeline.store_batch
+    update_escalation: Callable[..., Any] = pipeline.update_escalation
+    deliver_alerts: Callable[..., Any] = alerts.deliver_alerts
+
+
+def prefect_steps() -> Steps:
+    """Return the stage table with every stage as a Prefect task."""
+    from flows import tasks
+
+    return Steps(**{name: getattr(tasks, name) for name in Steps.__dataclass_fields__})
+
+
+def configs_from(
+    settings: Settings, profile: str | None = None, extra_networks: Sequence[str] = ()
+) -> tuple[RunConfig, AlertConfig]:
+    """Return the run and alert configuration values for these settings."""
+    run = RunConfig(
+        db_url=settings.db_url,
+        profile_path=Path(profile or settings.profile).resolve(),
+        batch_size=settings.batch_size,
+        extract_workers=settings.extract_workers,
+        extra_allowed_networks=tuple(extra_networks),
+    )
+    alert = AlertConfig(
+        tuple(settings.apprise_urls),
+        settings.apprise_config,
+        settings.console_alerts,
+        settings.delivery_attempts,
+    )
+    return run, alert
+
+
+@contextmanager
+def extraction_pool(workers: int) -> Iterator[Executor | None]:
+    """Yield a process pool for extraction (None: extract in this process)."""
+    if workers <= 1:
+        yield None
+        return
+    # spawn, not fork: forking a process that runs Prefect's threads can deadlock.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def run_monitor(
+    config: RunConfig,
+    alert_config: AlertConfig,
+    steps: Steps = Steps(),
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Run the monitor once; return what it counted, found and sent."""
+    now = now or datetime.now(UTC)
+    steps.prepare_database(config)
+    run_id = pipeline.start_run(config, "monitor", now)
+    status = "failed"
+    counts = BatchCounts()
+    summary: dict[str, Any] = {}
+    try:
+        collected = steps.collect_candidates(config, now)
+        candidates = steps.select_new(config, collected, now)
+        with extraction_pool(min(config.extract_workers, len(candidates))) as pool:
+            for batch in _batches(candidates, config.batch_size):
+                fetched = steps.fetch_batch(config, batch)
+                extracted = steps.extract_batch(fetched, pool)
+                scored = steps.score_batch(config, extracted)
+                counts.add(steps.store_batch(config, scored, now, run_id))
+        escalation = steps.update_escalation(config, now)
+        channels, problems = alerts.load_channels(
+            alert_config.urls, alert_config.config_file, alert_config.console_fallback
+        )
+        delivery = steps.deliver_alerts(
+            config.db_url,
+            pipeline.profile_of(config).monitor.name,
+            channels,
+            alert_config.max_attempts,
+        )
+        summary = {
+            "run_id": run_id,
+            "sources": {
+                o.name: (o.error or ("not modified" if o.not_modified else f"{o.entries} entries"))
+                for o in collected.outcomes
+            },
+            "candidates": len(collected.entries),
+            "new": len(candidates),
+            **asdict(counts),
+            "transitions": list(escalation.transitions),
+            "active": list(escalation.active),
+            "alerts_sent": len(delivery.sent),
+            "alerts_failed": len(delivery.failed),
+            "alerts_pending": delivery.pending_after,
+            "channel_problems": [f"{p.name}: {p.reason}" for p in problems],
+        }
+        status = "ok"
+        return summary
+    finally:
+        pipeline.finish_run(
+            config,
+            run_id,
+            status,
+            {k: v for k, v in summary.items() if k != "sources"} or asdict(counts),
+            datetime.now(UTC),
+        )
+
+
+@flow(name="monitor", log_prints=True)
+def monitor(profile: str | None = None) -> dict[str, Any]:
+    """One monitor run over all sources of the profile (scheduled every 15 minutes)."""
+    settings = Settings()
+    run_config, alert_config = configs_from(settings, profile)
+    return run_monitor(run_config, alert_config, prefect_steps())

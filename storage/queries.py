@@ -1,0 +1,739 @@
+"""What the flows ask of the database: values in, values out, one function per question.
+
+Writes are idempotent (insert-or-ignore on the natural keys), so running any window twice
+changes nothing, and two runs at once rely on the database's uniqueness, not on timing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
+
+from storage.models import (
+    AlertDelivery,
+    AlertOutbox,
+    Article,
+    DisputeStateRow,
+    FetchError,
+    RunRecord,
+    SeenUrl,
+    Source,
+    StageTransition,
+    StoryCluster,
+)
+
+_CHUNK = 500  # keeps IN (...) lists under every database's parameter limit
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def insert_ignore(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, silently skipping those that collide with a unique key."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    table = model.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - other databases: one by one, ignoring duplicates
+        for row in rows:
+            with session.begin_nested():
+                session.execute(table.insert().values(**row))
+        return
+    for chunk in _chunks(list(rows), 200):
+        session.execute(stmt, list(chunk))
+
+
+# ---------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class SourceState:
+    name: str
+    kind: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_new_at: datetime | None
+    error_streak: int
+    last_error: str | None
+    last_error_detail: str | None
+    retry_not_before: datetime | None
+    health: str
+    entries_seen: int
+
+
+def sync_sources(session: Session, monitor: str, sources: Iterable[tuple[str, str, str]]) -> None:
+    """Make sure a row exists for every configured (name, kind, url); keep fetch state."""
+    rows = [{"monitor": monitor, "name": n, "kind": k, "url": u} for n, k, u in sources]
+    insert_ignore(session, Source, rows)
+    for row in rows:
+        session.execute(
+            update(Source)
+            .where(col(Source.monitor) == monitor, col(Source.name) == row["name"])
+            .where((col(Source.url) != row["url"]) | (col(Source.kind) != row["kind"]))
+            .values(url=row["url"], kind=row["kind"], etag=None, last_modified=None)
+        )
+
+
+def _source_state(row: Source) -> SourceState:
+    return SourceState(
+        name=row.name,
+        kind=row.kind,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        last_attempt_at=row.last_attempt_at,
+        last_success_at=row.last_success_at,
+        last_new_at=row.last_new_at,
+        error_streak=row.error_streak,
+        last_error=row.last_error,
+        last_error_detail=row.last_error_detail,
+        retry_not_before=row.retry_not_before,
+        health=row.health,
+        entries_seen=row.entries_seen,
+    )
+
+
+def source_states(session: Session, monitor: str) -> dict[str, SourceState]:
+    """Return the fetch state of every source of a monitor, by name."""
+    rows = session.exec(select(Source).where(Source.monitor == monitor)).all()
+    return {row.name: _source_state(row) for row in rows}
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    name: str
+    ok: bool
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    detail: str = ""
+    entries: int = 0
+    new_entries: int = 0
+    retry_after: float | None = None
+
+
+def record_source_outcome(
+    session: Session, monitor: str, outcome: SourceOutcome, now: datetime
+) -> None:
+    """Update a source's fetch state after one attempt."""
+    row = session.exec(
+        select(Source).where(Source.monitor == monitor, Source.name == outcome.name)
+    ).one()
+    row.last_attempt_at = now
+    if outcome.ok:
+        row.last_success_at = now
+        row.error_streak = 0
+        row.last_error = row.last_error_detail = None
+        row.health = "ok"
+        row.entries_seen += outcome.entries
+        if outcome.etag or outcome.last_modified or not outcome.not_modified:
+            row.etag, row.last_modified = outcome.etag, outcome.last_modified
+        if outcome.new_entries:
+            row.last_new_at = now
+        row.retry_not_before = None
+    else:
+        row.error_streak += 1
+        row.last_error, row.last_error_detail = outcome.error, outcome.detail
+        row.health = "failing"
+        if outcome.retry_after:
+            row.retry_not_before = now + timedelta(seconds=outcome.retry_after)
+    session.add(row)
+
+
+# ---------------------------------------------------------------- candidates
+
+
+@dataclass(frozen=True)
+class SeenRecord:
+    url_key: str
+    url: str
+    source: str
+    status: str  # stored | irrelevant | no_body | failed | skipped
+    reason: str | None = None
+    retryable: bool = False
+    article_id: int | None = None
+
+
+def unseen_keys(session: Session, monitor: str, keys: Sequence[str], max_attempts: int) -> set[str]:
+    """Return the keys never met before, plus failed ones still worth a retry."""
+    wanted = list(dict.fromkeys(keys))
+    done: set[str] = set()
+    for chunk in _chunks(wanted):
+        rows = session.exec(
+            select(SeenUrl.url_key, SeenUrl.retryable, SeenUrl.attempts, SeenUrl.status).where(
+                SeenUrl.monitor == monitor, col(SeenUrl.url_key).in_(chunk)
+            )
+        ).all()
+        for key, retryable, attempts, status in rows:
+            if not (status == "failed" and retryable and attempts < max_attempts):
+                done.add(key)
+    return {key for key in wanted if key not in done}
+
+
+def record_seen(
+    session: Session, monitor: str, records: Sequence[SeenRecord], now: datetime
+) -> None:
+    """Remember what happened to each candidate; a repeat attempt counts up."""
+    keys = [r.url_key for r in records]
+    existing: dict[str, SeenUrl] = {}
+    for chunk in _chunks(keys):
+        for row in session.exec(
+            select(SeenUrl).where(SeenUrl.monitor == monitor, col(SeenUrl.url_key).in_(chunk))
+        ):
+            existing[row.url_key] = row
+    fresh = []
+    for record in records:
+        row = existing.get(record.url_key)
+        if row is None:
+            fresh.append(
+                {
+                    "monitor": monitor,
+                    "url_key": record.url_key,
+                    "url": record.url,
+                    "source": record.source,
+                    "status": record.status,
+                    "reason": record.reason,
+                    "retryable": record.retryable,
+                    "article_id": record.article_id,
+                    "attempts": 1,
+                    "first_seen_at": now,
+                    "last_attempt_at": now,
+                }
+            )
+        elif row.status == "failed":  # a retry: whatever happened now replaces the failure
+            row.status, row.reason, row.retryable = record.status, record.reason, record.retryable
+            row.article_id = record.article_id or row.article_id
+            row.attempts += 1
+            row.last_attempt_at = now
+            session.add(row)
+    insert_ignore(session, SeenUrl, fresh)
+
+
+# ---------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    canonical_url: str
+    url: str
+    source: str
+    outlet: str
+    title: str
+    text: str
+    published_at: datetime | None
+    author: str
+    sitename: str
+    language: str
+    fingerprint: str
+    relevant: bool
+    relevance_score: float
+    relevance_reason: str
+    matched_topics: tuple[str, ...] = ()
+    relevance_evidence: tuple[str, ...] = ()
+    space: str | None = None
+    action: str | None = None
+    stage_evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    canonical_url: str
+    article_id: int
+    cluster_id: int | None
+    created: bool
+
+
+def _article_row(monitor: str, record: ArticleRecord, now: datetime) -> dict[str, Any]:
+    row = {k: getattr(record, k) for k in ArticleRecord.__dataclass_fields__}
+    for key in ("matched_topics", "relevance_evidence", "stage_evidence"):
+        row[key] = list(row[key])
+    if not record.relevant:
+        row["text"] = ""  # only matches keep their text
+    return {**row, "monitor": monitor, "first_seen_at": now}
+
+
+def store_articles(
+    session: Session,
+    monitor: str,
+    records: Sequence[ArticleRecord],
+    now: datetime,
+    same_story: Callable[[str, str], bool],
+    cluster_horizon: timedelta = timedelta(days=7),
+) -> list[StoredArticle]:
+    """Insert new articles (existing canonical URLs are left as they are) and cluster matches.
+
+    A relevant article joins the story cluster of a recent article whose fingerprint
+    ``same_story`` calls a near duplicate, else it opens a cluster of its own.
+    """
+    keys = [r.canonical_url for r in records]
+    before = _article_ids(session, monitor, keys)
+    insert_ignore(
+        session,
+        Article,
+        [_article_row(monitor, r, now) for r in records if r.canonical_url not in before],
+    )
+    after = _article_ids(session, monitor, keys)
+    known = _recent_clusters(session, monitor, now - cluster_horizon)
+    stored = []
+    for record in records:
+        article_id, cluster_id = after[record.canonical_url]
+        created = record.canonical_url not in before
+        if created and record.relevant and cluster_id is None:
+            cluster_id = _join_or_open_cluster(session, monitor, record, now, known, same_story)
+            session.execute(
+                update(Article).where(col(Article.id) == article_id).values(cluster_id=cluster_id)
+            )
+        stored.append(StoredArticle(record.canonical_url, article_id, cluster_id, created))
+    return stored
+
+
+def _article_ids(
+    session: Session, monitor: str, keys: Sequence[str]
+) -> dict[str, tuple[int, int | None]]:
+    found: dict[str, tuple[int, int | None]] = {}
+    for chunk in _chunks(list(keys)):
+        for key, article_id, cluster_id in session.exec(
+            select(Article.canonical_url, Article.id, Article.cluster_id).where(
+                Article.monitor == monitor, col(Article.canonical_url).in_(chunk)
+            )
+        ):
+            found[key] = (article_id, cluster_id)
+    return found
+
+
+def _recent_clusters(session: Session, monitor: str, since: datetime) -> list[tuple[int, str]]:
+    rows = session.exec(
+        select(StoryCluster.id, StoryCluster.fingerprint).where(
+            StoryCluster.monitor == monitor, StoryCluster.first_seen_at >= since
+        )
+    ).all()
+    return [(cluster_id, fp) for cluster_id, fp in rows if cluster_id is not None]
+
+
+def _join_or_open_cluster(
+    session: Session,
+    monitor: str,
+    record: ArticleRecord,
+    now: datetime,
+    known: list[tuple[int, str]],
+    same_story: Callable[[str, str], bool],
+) -> int:
+    if record.fingerprint:
+        for cluster_id, fingerprint in known:
+            if fingerprint and same_story(record.fingerprint, fingerprint):
+                session.execute(
+                    update(StoryCluster)
+                    .where(col(StoryCluster.id) == cluster_id)
+                    .values(article_count=StoryCluster.article_count + 1)
+                )
+                return cluster_id
+    cluster = StoryCluster(
+        monitor=monitor, fingerprint=record.fingerprint, title=record.title[:300], first_seen_at=now
+    )
+    session.add(cluster)
+    session.flush()
+    assert cluster.id is not None
+    known.append((cluster.id, record.fingerprint))
+    return cluster.id
+
+
+# ---------------------------------------------------------------- errors and runs
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    stage: str  # source | feed | page | extract
+    reason: str
+    detail: str = ""
+    source: str = ""
+    url: str = ""
+    status_code: int | None = None
+
+
+def record_errors(
+    session: Session,
+    monitor: str,
+    errors: Sequence[ErrorRecord],
+    now: datetime,
+    run_id: int | None = None,
+) -> None:
+    """Store recorded reasons for what could not be fetched, parsed or extracted."""
+    for error in errors:
+        session.add(
+            FetchError(
+                monitor=monitor,
+                run_id=run_id,
+                source=error.source,
+                url=error.url,
+                stage=error.stage,
+                reason=error.reason,
+                detail=error.detail[:1000],
+                status_code=error.status_code,
+                at=now,
+            )
+        )
+
+
+def start_run(session: Session, monitor: str, flow: str, now: datetime) -> int:
+    """Record the start of a run; return its id."""
+    run = RunRecord(monitor=monitor, flow=flow, started_at=now)
+    session.add(run)
+    session.flush()
+    assert run.id is not None
+    return run.id
+
+
+def finish_run(
+    session: Session, run_id: int, status: str, counts: dict[str, Any], now: datetime
+) -> None:
+    """Record how a run ended and what it counted."""
+    run = session.get(RunRecord, run_id)
+    if run is not None:
+        run.status, run.counts, run.finished_at = status, counts, now
+        session.add(run)
+
+
+# ---------------------------------------------------------------- escalation
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    article_id: int
+    canonical_url: str
+    cluster_id: int | None
+    outlet: str
+    at: datetime
+    space: str
+    action: str
+    title: str
+    url: str
+    evidence: tuple[str, ...]
+
+
+def lock_dispute_state(session: Session, monitor: str, now: datetime) -> dict[str, Any]:
+    """Return the tracker state, holding the row lock until the transaction ends."""
+    insert_ignore(
+        session,
+        DisputeStateRow,
+        [{"monitor": monitor, "state": {}, "version": 0, "updated_at": now}],
+    )
+    row = session.exec(
+        select(DisputeStateRow).where(DisputeStateRow.monitor == monitor).with_for_update()
+    ).one()
+    return dict(row.state or {})
+
+
+def pending_reports(session: Session, monitor: str) -> list[ReportRow]:
+    """Return staged matches the escalation tracker has not taken into account yet."""
+    rows = session.exec(
+        select(Article)
+        .where(
+            Article.monitor == monitor,
+            col(Article.relevant).is_(True),
+            col(Article.space).is_not(None),
+            col(Article.escalated_at).is_(None),
+        )
+        .order_by(col(Article.published_at), col(Article.id))
+    ).all()
+    return [
+        ReportRow(
+            article_id=row.id or 0,
+            canonical_url=row.canonical_url,
+            cluster_id=row.cluster_id,
+            outlet=row.outlet,
+            at=row.published_at or row.first_seen_at,
+            space=row.space or "",
+            action=row.action or "talk",
+            title=row.title,
+            url=row.url,
+            evidence=tuple(row.stage_evidence or ()),
+        )
+        for row in rows
+    ]
+
+
+def reports_by_keys(session: Session, monitor: str, keys: Sequence[str]) -> dict[str, ReportRow]:
+    """Return stored staged matches by canonical URL (for alert evidence)."""
+    found: dict[str, ReportRow] = {}
+    for chunk in _chunks(list(keys)):
+        for row in session.exec(
+            select(Article).where(Article.monitor == monitor, col(Article.canonical_url).in_(chunk))
+        ):
+            found[row.canonical_url] = ReportRow(
+                article_id=row.id or 0,
+                canonical_url=row.canonical_url,
+                cluster_id=row.cluster_id,
+                outlet=row.outlet,
+                at=row.published_at or row.first_seen_at,
+                space=row.space or "",
+                action=row.action or "talk",
+                title=row.title,
+                url=row.url,
+                evidence=tuple(row.stage_evidence or ()),
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    key: str
+    kind: str
+    space: str
+    episode: int
+    severity: str
+    at: datetime
+    evidence: tuple[str, ...]
+    outlets: tuple[str, ...]
+    active_after: tuple[str, ...]
+    mode: str
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    key: str
+    kind: str
+    title: str
+    body: str
+    space: str = ""
+    severity: str = "info"
+    tags: tuple[str, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"  # pending, or silenced for history that must not wake anyone
+
+
+def save_escalation(
+    session: Session,
+    monitor: str,
+    state: dict[str, Any],
+    transitions: Sequence[TransitionRecord],
+    alerts: Sequence[AlertRecord],
+    article_ids: Sequence[int],
+    now: datetime,
+) -> None:
+    """Persist the new tracker state, its transitions and their alerts in one transaction."""
+    row = session.exec(select(DisputeStateRow).where(DisputeStateRow.monitor == monitor)).one()
+    row.state, row.version, row.updated_at = state, row.version + 1, now
+    session.add(row)
+    insert_ignore(
+        session,
+        StageTransition,
+        [
+            {
+                "monitor": monitor,
+                "key": t.key,
+                "kind": t.kind,
+                "space": t.space,
+                "episode": t.episode,
+                "severity": t.severity,
+                "at": t.at,
+                "evidence": list(t.evidence),
+                "outlets": list(t.outlets),
+                "active_after": list(t.active_after),
+                "mode": t.mode,
+                "created_at": now,
+            }
+            for t in transitions
+        ],
+    )
+    add_alerts(session, monitor, alerts, now)
+    for chunk in _chunks(list(article_ids)):
+        session.execute(update(Article).where(col(Article.id).in_(chunk)).values(escalated_at=now))
+
+
+def add_alerts(
+    session: Session, monitor: str, alerts: Sequence[AlertRecord], now: datetime
+) -> None:
+    """Queue alerts in the outbox; an alert whose key exists already is not queued again."""
+    insert_ignore(
+        session,
+        AlertOutbox,
+        [
+            {
+                "monitor": monitor,
+                "key": a.key,
+                "kind": a.kind,
+                "space": a.space,
+                "severity": a.severity,
+                "tags": list(a.tags),
+                "title": a.title,
+                "body": a.body,
+                "payload": a.payload,
+                "status": a.status,
+                "created_at": now,
+            }
+            for a in alerts
+        ],
+    )
+
+
+# ---------------------------------------------------------------- outbox delivery
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    id: int
+    key: str
+    kind: str
+    space: str
+    severity: str
+    tags: tuple[str, ...]
+    title: str
+    body: str
+    created_at: datetime
+    sent_channels: tuple[str, ...]
+    attempts: dict[str, int]
+
+
+def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
+    """Return undelivered alerts with the channels that already have them."""
+    alerts = session.exec(
+        select(AlertOutbox)
+        .where(AlertOutbox.monitor == monitor, AlertOutbox.status == "pending")
+        .order_by(col(AlertOutbox.id))
+    ).all()
+    result = []
+    for alert in alerts:
+        deliveries = session.exec(
+            select(AlertDelivery).where(AlertDelivery.alert_id == alert.id)
+        ).all()
+        result.append(
+            PendingAlert(
+                id=alert.id or 0,
+                key=alert.key,
+                kind=alert.kind,
+                space=alert.space,
+                severity=alert.severity,
+                tags=tuple(alert.tags or ()),
+                title=alert.title,
+                body=alert.body,
+                created_at=alert.created_at,
+                sent_channels=tuple(d.channel for d in deliveries if d.status == "sent"),
+                attempts={d.channel: d.attempts for d in deliveries},
+            )
+        )
+    return result
+
+
+def record_delivery(
+    session: Session,
+    alert_ids: Sequence[int],
+    channel: str,
+    ok: bool,
+    error: str | None,
+    now: datetime,
+) -> None:
+    """Record one delivery attempt of these alerts to one channel."""
+    insert_ignore(
+        session,
+        AlertDelivery,
+        [{"alert_id": a, "channel": channel, "attempts": 0} for a in alert_ids],
+    )
+    for chunk in _chunks(list(alert_ids)):
+        session.execute(
+            update(AlertDelivery)
+            .where(col(AlertDelivery.alert_id).in_(chunk), AlertDelivery.channel == channel)
+            .values(
+                status="sent" if ok else "failed",
+                attempts=AlertDelivery.attempts + 1,
+                last_error=None if ok else (error or "failed")[:500],
+                last_attempt_at=now,
+                sent_at=now if ok else None,
+            )
+        )
+
+
+def close_alerts(session: Session, alert_ids: Sequence[int], status: str, now: datetime) -> None:
+    """Mark alerts as delivered everywhere (sent) or given up on (failed)."""
+    for chunk in _chunks(list(alert_ids)):
+        session.execute(
+            update(AlertOutbox)
+            .where(col(AlertOutbox.id).in_(chunk))
+            .values(status=status, delivered_at=now)
+        )
+
+
+# ---------------------------------------------------------------- status
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    state: dict[str, Any]
+    transitions: list[StageTransition]
+    matches: list[Article]
+    sources: list[SourceState]
+    errors: list[FetchError]
+    alerts: list[AlertOutbox]
+    deliveries: list[AlertDelivery]
+    runs: list[RunRecord]
+    counts: dict[str, int]
+
+
+def status_summary(session: Session, monitor: str, limit: int = 10) -> StatusSummary:
+    """Return what `straitwatch status` shows: state, history, matches, sources, errors."""
+    state_row = session.get(DisputeStateRow, monitor)
+
+    def latest(model: Any, order: Any, *where: Any) -> list[Any]:
+        stmt = select(model).where(*where).order_by(order.desc()).limit(limit)
+        return list(session.exec(stmt).all())
+
+    alerts = latest(AlertOutbox, col(AlertOutbox.id), AlertOutbox.monitor == monitor)
+    alert_ids = [a.id for a in alerts]
+    deliveries = (
+        list(
+            session.exec(
+                select(AlertDelivery).where(col(AlertDelivery.alert_id).in_(alert_ids))
+            ).all()
+        )
+        if alert_ids
+        else []
+    )
+    counts = {
+        "articles": session.exec(
+            select(func.count()).select_from(Article).where(Article.monitor == monitor)
+        ).one(),
+        "matches": session.exec(
+            select(func.count())
+            .select_from(Article)
+            .where(Article.monitor == monitor, col(Article.relevant).is_(True))
+        ).one(),
+        "clusters": session.exec(
+            select(func.count()).select_from(StoryCluster).where(StoryCluster.monitor == monitor)
+        ).one(),
+        "errors": session.exec(
+            select(func.count()).select_from(FetchError).where(FetchError.monitor == monitor)
+        ).one(),
+    }
+    return StatusSummary(
+        state=dict(state_row.state) if state_row else {},
+        transitions=latest(
+            StageTransition, col(StageTransition.at), StageTransition.monitor == monitor
+        ),
+        matches=latest(
+            Article,
+            col(Article.first_seen_at),
+            Article.monitor == monitor,
+            col(Article.relevant).is_(True),
+        ),
+        sources=sorted(source_states(session, monitor).values(), key=lambda s: s.name),
+        errors=latest(FetchError, col(FetchError.id), FetchError.monitor == monitor),
+        alerts=alerts,
+        deliveries=deliveries,
+        runs=latest(RunRecord, col(RunRecord.id), RunRecord.monitor == monitor),
+        counts=counts,
+    )
