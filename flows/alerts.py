@@ -10,6 +10,7 @@ right after the send, so a later run sends only what is still missing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -70,26 +71,49 @@ def _register_console() -> None:
     _console_registered = True
 
 
+def _channel_name(server: Any, origin: str) -> str:
+    # Masked URLs can coincide (only the secrets differ, or a custom scheme hides its
+    # host): a short digest of where the channel came from keeps each name distinct and
+    # stable across runs without revealing anything.
+    digest = hashlib.sha256(origin.encode()).hexdigest()[:8]
+    return f"{server.url(privacy=True).split('?', 1)[0]}#{digest}"
+
+
+def _asset() -> apprise.AppriseAsset:
+    return apprise.AppriseAsset(secure_logging=True)
+
+
 def load_channels(
     urls: Sequence[str], config_file: Path | None, console_fallback: bool
 ) -> tuple[list[Channel], list[ChannelProblem]]:
     """Return the usable channels, and the configured ones Apprise could not understand."""
     problems: list[ChannelProblem] = []
-    notifier = apprise.Apprise(asset=apprise.AppriseAsset(secure_logging=True))
+    channels: list[Channel] = []
     for url in urls:
+        notifier = apprise.Apprise(asset=_asset())
         if not notifier.add(url):
             scheme = url.split("://", 1)[0] if "://" in url else "?"
             problems.append(ChannelProblem(f"{scheme}://…", "not a valid Apprise URL"))
+        channels += [
+            Channel(_channel_name(server, url), frozenset(), server) for server in notifier
+        ]
     if config_file is not None:
-        config = apprise.AppriseConfig()
-        if not config.add(str(config_file)):
+        config = apprise.AppriseConfig(asset=_asset())
+        notifier = apprise.Apprise(asset=_asset())
+        if not config.add(str(config_file)) or not notifier.add(config):
             problems.append(ChannelProblem(str(config_file), "unreadable Apprise config"))
-        notifier.add(config)
-    channels = [
-        Channel(server.url(privacy=True), frozenset(str(t) for t in server.tags), server)
-        for server in notifier
-    ]
-    if not channels and console_fallback:
+        servers = list(notifier)
+        if config_file.exists() and not servers:
+            problems.append(ChannelProblem(str(config_file), "no usable URL in Apprise config"))
+        channels += [
+            Channel(
+                _channel_name(server, f"{config_file}#{index}:{server.url(privacy=False)}"),
+                frozenset(str(t) for t in server.tags),
+                server,
+            )
+            for index, server in enumerate(servers)
+        ]
+    if not channels and not problems and console_fallback:
         _register_console()
         console = apprise.Apprise()
         console.add(f"{CONSOLE_SCHEME}://")
@@ -102,7 +126,7 @@ def _send(
 ) -> tuple[bool, str | None]:
     error = None
     for attempt in range(tries):
-        with apprise.LogCapture(level=logging.WARNING) as captured:
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
             try:
                 ok = bool(channel.plugin.notify(body=body, title=title, notify_type=notify_type))
             except Exception as exc:  # noqa: BLE001 - a plugin's crash is that channel's failure

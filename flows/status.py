@@ -1,0 +1,197 @@
+"""What ``straitwatch status`` shows: the dispute's state and everything behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from extractors.escalation import DisputeState
+from extractors.profile import load_profile
+from flows.settings import Settings
+from storage import queries as q
+from storage.db import make_engine, migrate, read_session, redact_url
+
+
+def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
+    """Return the status of the profile's monitor as plain, JSON-ready data."""
+    profile = load_profile(settings.profile)
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    with read_session(engine) as session:
+        s = q.status_summary(session, profile.monitor.name, limit)
+    deliveries: dict[int, list[str]] = {}
+    for d in s.deliveries:
+        deliveries.setdefault(d.alert_id, []).append(
+            f"{d.channel}: {d.status}" + (f" ({d.last_error})" if d.last_error else "")
+        )
+    return {
+        "monitor": profile.monitor.name,
+        "database": redact_url(settings.db_url),
+        "active": list(DisputeState.from_json(s.state).active) if s.state else [],
+        "counts": s.counts,
+        "transitions": [
+            {
+                "at": t.at,
+                "kind": t.kind,
+                "space": t.space,
+                "severity": t.severity,
+                "outlets": t.outlets,
+                "mode": t.mode,
+            }
+            for t in s.transitions
+        ],
+        "matches": [
+            {
+                "seen": a.first_seen_at,
+                "published": a.published_at,
+                "outlet": a.outlet,
+                "title": a.title,
+                "space": a.space,
+                "action": a.action,
+                "score": round(a.relevance_score, 3),
+                "topics": a.matched_topics[:5],
+                "cluster": a.cluster_id,
+                "url": a.url,
+            }
+            for a in s.matches
+        ],
+        "sources": [
+            {
+                "name": src.name,
+                "kind": src.kind,
+                "health": src.health,
+                "last_success": src.last_success_at,
+                "error_streak": src.error_streak,
+                "last_error": src.last_error,
+                "detail": src.last_error_detail,
+            }
+            for src in s.sources
+        ],
+        "errors": [
+            {
+                "at": e.at,
+                "stage": e.stage,
+                "reason": e.reason,
+                "url": e.url,
+                "source": e.source,
+                "detail": e.detail,
+            }
+            for e in s.errors
+        ],
+        "alerts": [
+            {
+                "created": a.created_at,
+                "key": a.key,
+                "status": a.status,
+                "title": a.title,
+                "deliveries": deliveries.get(a.id or 0, []),
+            }
+            for a in s.alerts
+        ],
+        "runs": [
+            {
+                "id": r.id,
+                "flow": r.flow,
+                "started": r.started_at,
+                "status": r.status,
+                "counts": r.counts,
+            }
+            for r in s.runs
+        ],
+    }
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    if not rows:
+        table.add_row(*(["(none)"] + [""] * (len(columns) - 1)))
+    return table
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else str(value or "")
+
+
+def print_status(console: Console, data: dict[str, Any]) -> None:
+    """Print the status as Rich tables."""
+    active = ", ".join(data["active"]) or "none"
+    console.print(f"[bold]{data['monitor']}[/bold] · database {data['database']}")
+    console.print(
+        f"Active conflict spaces: [bold]{active}[/bold] · "
+        + " · ".join(f"{k} {v}" for k, v in data["counts"].items())
+    )
+    console.print(
+        _table(
+            "Last transitions",
+            ["at", "kind", "space", "severity", "outlets", "mode"],
+            [
+                [
+                    _when(t["at"]),
+                    t["kind"],
+                    t["space"],
+                    t["severity"],
+                    ", ".join(t["outlets"]),
+                    t["mode"],
+                ]
+                for t in data["transitions"]
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "Recent matches",
+            ["seen", "outlet", "title", "stage", "score"],
+            [
+                [
+                    _when(m["seen"]),
+                    m["outlet"],
+                    m["title"][:90],
+                    f"{m['space']}/{m['action']}",
+                    m["score"],
+                ]
+                for m in data["matches"]
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "Alerts",
+            ["created", "key", "status", "deliveries"],
+            [
+                [_when(a["created"]), a["key"], a["status"], "; ".join(a["deliveries"])]
+                for a in data["alerts"]
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "Sources",
+            ["source", "health", "last success", "errors", "last error"],
+            [
+                [
+                    s["name"],
+                    s["health"],
+                    _when(s["last_success"]),
+                    s["error_streak"],
+                    f"{s['last_error'] or ''} {s['detail'] or ''}".strip(),
+                ]
+                for s in data["sources"]
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "Recent recorded reasons",
+            ["at", "stage", "reason", "source", "url"],
+            [
+                [_when(e["at"]), e["stage"], e["reason"], e["source"], e["url"][:80]]
+                for e in data["errors"]
+            ],
+        )
+    )

@@ -1,0 +1,159 @@
+"""Shared fixtures: real servers on 127.0.0.1 (SMTP, HTTP, Prefect) and the corpus path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+VENV_BIN = Path(sys.executable).parent
+
+# No Prefect process started by the tests may try to reach its telemetry host.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared evaluation corpus; tests using it skip when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"evaluation corpus not found at {CORPUS} (a checkout without ../shared)")
+    return CORPUS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def url(self, to: str = "desk@example.org") -> str:
+        return (
+            f"mailto://alerts:s3cretpass@{self.host}:{self.port}"
+            f"?from=straitwatch@example.org&to={to}"
+        )
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.sink.messages.append(message_from_bytes(envelope.original_content))
+        self.sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink("127.0.0.1", free_port())
+    controller = Controller(
+        _Handler(sink),
+        hostname="127.0.0.1",
+        port=sink.port,
+        auth_require_tls=False,
+        auth_required=False,
+    )
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server on 127.0.0.1 for the whole test session; yields its API URL."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": "",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    log = (home / "server.log").open("wb")
+    prefect = shutil.which("prefect", path=str(VENV_BIN)) or "prefect"
+    process = subprocess.Popen(  # noqa: S603 - our own venv's prefect
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError((home / "server.log").read_text()[-2000:])
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("the Prefect server did not become healthy in 120 s")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def cli_env(tmp_path: Path, prefect_api: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment for running the straitwatch command in a test: no user settings leak in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRAITWATCH_")}
+    env.update(
+        {
+            "STRAITWATCH_DATA_DIR": str(tmp_path / "data"),
+            "STRAITWATCH_EXTRACT_WORKERS": "1",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_HOME": str(tmp_path / "prefect-home"),
+            "HOME": str(tmp_path),
+        }
+    )
+    if prefect_api:
+        env["PREFECT_API_URL"] = prefect_api
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed straitwatch command; return the finished process."""
+    exe = shutil.which("straitwatch", path=str(VENV_BIN)) or "straitwatch"
+    return subprocess.run(  # noqa: S603 - our own command
+        [exe, *args], env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,171 @@
+"""Outbox delivery through Apprise: routing, exactly-once, failures, the real Slack plugin."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import apprise
+import pytest
+
+from flows.alerts import Channel, deliver_alerts, load_channels
+from flows.messages import one_line
+from storage import queries as q
+from storage.db import make_engine, migrate, read_session, write_session
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+received: dict[str, list[tuple[str, str]]] = {}
+behaviour: dict[str, bool] = {}
+
+
+@apprise.decorators.notify(on="recorder")
+def _recorder(body, title, notify_type, meta, *args, **kwargs):  # type: ignore[no-untyped-def]
+    name = meta["host"]
+    received.setdefault(name, []).append((title, body))
+    return behaviour.get(name, True)
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    received.clear()
+    behaviour.clear()
+
+
+def _db(tmp_path: Path, alerts: list[q.AlertRecord]) -> str:
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    with write_session(engine) as session:
+        q.add_alerts(session, "m", alerts, NOW)
+    return url
+
+
+def _alert(
+    key: str, tags: tuple[str, ...] = ("escalation", "security", "critical")
+) -> q.AlertRecord:
+    return q.AlertRecord(
+        key=key,
+        kind="escalation",
+        title=f"title {key}",
+        body=f"body {key}",
+        space="security",
+        severity="critical",
+        tags=tags,
+    )
+
+
+def _statuses(url: str) -> dict[str, str]:
+    with read_session(make_engine(url)) as session:
+        return {a.key: a.status for a in q.status_summary(session, "m").alerts}
+
+
+def test_each_alert_reaches_each_channel_once(tmp_path: Path) -> None:
+    url = _db(tmp_path, [_alert("a"), _alert("b")])
+    channels, problems = load_channels(["recorder://one", "recorder://two"], None, False)
+    assert problems == [] and len(channels) == 2
+    deliver_alerts(url, "m", channels, max_attempts=3)
+    # one digest per channel per run, carrying both alerts
+    assert [len(received["one"]), len(received["two"])] == [1, 1]
+    assert "body a" in received["one"][0][1] and "body b" in received["one"][0][1]
+    deliver_alerts(url, "m", channels, max_attempts=3)
+    assert [len(received["one"]), len(received["two"])] == [1, 1]
+    assert _statuses(url) == {"a": "sent", "b": "sent"}
+
+
+def test_failing_channel_does_not_block_others_and_is_retried(tmp_path: Path) -> None:
+    url = _db(tmp_path, [_alert("a")])
+    channels, _ = load_channels(["recorder://good", "recorder://bad"], None, False)
+    behaviour["bad"] = False
+    report = deliver_alerts(url, "m", channels, max_attempts=3)
+    assert report.sent == (("a", channels[0].name),)
+    assert report.failed and report.failed[0][1] == channels[1].name
+    assert _statuses(url) == {"a": "pending"}
+    behaviour["bad"] = True  # the endpoint is back: the next run delivers to it alone
+    deliver_alerts(url, "m", channels, max_attempts=3)
+    assert len(received["good"]) == 1
+    assert received["bad"][-1][0] == "title a"
+    assert _statuses(url) == {"a": "sent"}
+
+
+def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
+    url = _db(tmp_path, [_alert("a")])
+    channels, _ = load_channels(["recorder://bad"], None, False)
+    behaviour["bad"] = False
+    for _ in range(2):
+        deliver_alerts(url, "m", channels, max_attempts=2)
+    assert _statuses(url) == {"a": "failed"}
+    calls = len(received["bad"])
+    deliver_alerts(url, "m", channels, max_attempts=2)
+    assert len(received["bad"]) == calls
+
+
+def test_tags_route_by_severity() -> None:
+    tagged = Channel("x", frozenset({"critical"}), None)
+    untagged = Channel("y", frozenset(), None)
+    assert tagged.wants(("escalation", "security", "critical"))
+    assert not tagged.wants(("de-escalation", "cooperation", "info"))
+    assert untagged.wants(("de-escalation", "cooperation", "info"))
+
+
+def test_config_file_tags_are_read(tmp_path: Path) -> None:
+    config = tmp_path / "apprise.yml"
+    config.write_text("urls:\n  - recorder://desk:\n      tag: critical\n  - recorder://all\n")
+    channels, problems = load_channels([], config, False)
+    assert problems == []
+    assert sorted(sorted(c.tags) for c in channels) == [[], ["critical"]]
+
+
+def test_invalid_url_is_reported_not_fatal() -> None:
+    channels, problems = load_channels(["nonsense-scheme://x", "recorder://ok"], None, False)
+    assert len(channels) == 1 and len(problems) == 1
+    assert "nonsense" in problems[0].name
+
+
+def test_one_line_blocks_header_injection() -> None:
+    text = one_line("Seoul acts\r\nBcc: victim@example.org\x00 now")
+    assert "\r" not in text and "\n" not in text and "\x00" not in text
+    assert text == "Seoul acts Bcc: victim@example.org now"
+
+
+class _SlackHook(BaseHTTPRequestHandler):
+    posts: list[tuple[str, dict]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        length = int(self.headers.get("Content-Length", 0))
+        type(self).posts.append((self.path, json.loads(self.rfile.read(length))))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_slack_plugin_delivers_to_its_webhook(tmp_path: Path, monkeypatch) -> None:
+    from apprise.plugins.slack import NotifySlack
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackHook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(
+            NotifySlack, "webhook_url", f"http://127.0.0.1:{server.server_port}/services"
+        )
+        url = _db(tmp_path, [_alert("a")])
+        slack = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#desk"
+        channels, problems = load_channels([slack], None, False)
+        assert problems == [] and "TIiajkdnlazkcOXrIdevi7FQ" not in channels[0].name
+        report = deliver_alerts(url, "m", channels, max_attempts=3)
+        assert len(report.sent) == 1
+        assert len(_SlackHook.posts) == 1
+        path, payload = _SlackHook.posts[0]
+        assert path == "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+        text = json.dumps(payload)
+        assert "title a" in text and "body a" in text and "#desk" in text
+        deliver_alerts(url, "m", channels, max_attempts=3)
+        assert len(_SlackHook.posts) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
