@@ -28,7 +28,7 @@ from storage.db import make_engine, read_session, write_session
 
 log = logging.getLogger("straitwatch.alerts")
 
-CONSOLE_SCHEME = "straitwatch-console"
+CONSOLE_SCHEME = "swconsole"
 _NOTIFY_TYPES = {
     "critical": apprise.NotifyType.FAILURE,
     "high": apprise.NotifyType.WARNING,
@@ -116,7 +116,7 @@ def load_channels(
     if not channels and not problems and console_fallback:
         _register_console()
         console = apprise.Apprise()
-        console.add(f"{CONSOLE_SCHEME}://")
+        console.add(f"{CONSOLE_SCHEME}://local")
         channels = [Channel("console", frozenset(), server) for server in console]
     return channels, problems
 

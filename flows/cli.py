@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.evaluation import eval_app
 from flows.settings import Settings, apply_prefect_defaults
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(eval_app, name="eval")
 console = Console()
 
 ProfileOption = Annotated[

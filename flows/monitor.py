@@ -78,6 +78,12 @@ def configs_from(
     return run, alert
 
 
+def quiet_libraries() -> None:
+    """Keep libraries' per-page chatter (trafilatura's "discarding data") out of the logs."""
+    for name in ("trafilatura", "htmldate", "courlan"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 @contextmanager
 def extraction_pool(workers: int) -> Iterator[Executor | None]:
     """Yield a process pool for extraction (None: extract in this process)."""
@@ -85,7 +91,8 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
         yield None
         return
     # spawn, not fork: forking a process that runs Prefect's threads can deadlock.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=quiet_libraries) as pool:
         yield pool
 
 
@@ -102,6 +109,7 @@ def run_monitor(
 ) -> dict[str, Any]:
     """Run the monitor once; return what it counted, found and sent."""
     now = now or datetime.now(UTC)
+    quiet_libraries()
     steps.prepare_database(config)
     run_id = pipeline.start_run(config, "monitor", now)
     status = "failed"

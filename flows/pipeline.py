@@ -356,6 +356,9 @@ def _published(article: ParsedArticle, candidate: Candidate) -> datetime | None:
 def score_batch(config: RunConfig, extracted: Extracted) -> Scored:
     """Score each article against the seed's topics and stage the relevant ones."""
     scorer, classifier = _scoring(config.profile_path)
+    # A source's outlet name beats the host: several outlets may share a host (syndication
+    # platforms, the demo site), and one outlet may publish on several hosts.
+    outlets = {s.name: s.outlet for s in profile_of(config).sources if s.outlet}
     records = []
     for candidate, art in extracted.articles:
         relevance = scorer.score(art.title, art.text)

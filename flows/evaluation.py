@@ -1,0 +1,161 @@
+"""``straitwatch eval``: measure relevance, stages, extraction, comments and the timeline.
+
+Each command reads files in the documented layouts (so users can score their own profile
+on their own labelled examples), prints a readable table, and with ``--json`` prints one
+JSON object on stdout instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.settings import Settings
+
+eval_app = typer.Typer(help="Measure the monitor's quality on labelled data.",
+                       no_args_is_help=True)
+console = Console()
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+ProfileOption = Annotated[Path | None, typer.Option("--profile", help="Monitor profile (TOML).")]
+
+
+def _scoring(profile: Path | None) -> tuple[Any, Any]:
+    from extractors.profile import load_profile
+    from extractors.relevance import RelevanceScorer
+    from extractors.stages import StageClassifier
+    from extractors.topics import derive_topics
+
+    loaded = load_profile(profile or Settings().profile)
+    return RelevanceScorer(derive_topics(loaded.seed_text(), loaded), loaded), \
+        StageClassifier(loaded)
+
+
+def _emit(result: dict[str, Any], as_json: bool, title: str, keys: list[str]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+        return
+    table = Table(title=title, title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key in keys:
+        value = result.get(key)
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@eval_app.command("relevance")
+def eval_relevance(path: Path, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Precision, recall and F1 of the relevance scorer on a labelled JSONL file."""
+    from extractors.labelled import load_labelled
+    from extractors.scoring_eval import evaluate_relevance
+
+    scorer, _ = _scoring(profile)
+    items = load_labelled(path)
+    started = time.perf_counter()
+    result = evaluate_relevance(items, scorer)
+    scored = max(1, result.get("n", len(items)))
+    result["ms_per_article"] = round(1000 * (time.perf_counter() - started) / scored, 3)
+    _emit(result, as_json, f"Relevance on {path.name}",
+          ["precision", "recall", "f1", "n", "tp", "fp", "fn", "tn", "ms_per_article"])
+    if not as_json and result.get("misses"):
+        misses = Table(title="Worst misses", title_justify="left")
+        for column in ("id", "expected", "got", "title", "reason"):
+            misses.add_column(column, overflow="fold")
+        for miss in result["misses"][:15]:
+            misses.add_row(*(str(miss.get(c, "")) for c in ("id", "expected", "got", "title",
+                                                            "reason")))
+        console.print(misses)
+
+
+@eval_app.command("stages")
+def eval_stages(path: Path, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Accuracy and macro F1 of the stage classifier on relevant labelled items."""
+    from extractors.labelled import load_labelled
+    from extractors.scoring_eval import evaluate_stages
+
+    _, classifier = _scoring(profile)
+    items = load_labelled(path)
+    started = time.perf_counter()
+    result = evaluate_stages(items, classifier)
+    result["ms_per_article"] = round(
+        1000 * (time.perf_counter() - started) / max(1, result.get("n", 1)), 3)
+    _emit(result, as_json, f"Stages on {path.name}", ["accuracy", "macro_f1", "n",
+                                                      "ms_per_article"])
+    if not as_json:
+        confusion = result.get("confusion", {})
+        spaces = sorted({*confusion, *(p for row in confusion.values() for p in row)})
+        table = Table(title="Confusion (rows: gold, columns: predicted)", title_justify="left")
+        table.add_column("gold")
+        for space in spaces:
+            table.add_column(space, justify="right")
+        for gold in spaces:
+            table.add_row(gold, *(str(confusion.get(gold, {}).get(p, 0)) for p in spaces))
+        console.print(table)
+
+
+@eval_app.command("extraction")
+def eval_extraction(directory: Path, as_json: JsonOption = False) -> None:
+    """Extraction quality against ground truth, beside plain trafilatura in the same run."""
+    from extractors.extraction_eval import evaluate_extraction
+
+    result = evaluate_extraction(directory)
+    keys = (["pages", "precision", "recall", "f1", "baseline_precision", "baseline_recall",
+             "baseline_f1"] if result.get("layout") == "scrapinghub"
+            else ["pages", "segments", "satisfied", "score", "baseline_score"])
+    _emit(result, as_json, f"Extraction on {directory.name}", keys)
+
+
+@eval_app.command("comments")
+def eval_comments(directory: Path, as_json: JsonOption = False) -> None:
+    """Reader-comment leaks into the extracted body text."""
+    from extractors.extraction_eval import evaluate_comments
+
+    result = evaluate_comments(directory)
+    _emit(result, as_json, f"Comment leaks on {directory.name}", ["pages", "leaks",
+                                                                  "leaked_pages"])
+
+
+@eval_app.command("replay")
+def eval_replay(path: Path, gold: Annotated[Path, typer.Option("--gold")],
+                profile: ProfileOption = None, as_json: JsonOption = False,
+                oracle: Annotated[bool, typer.Option(
+                    help="Use the items' own labels instead of the scorer (tests the "
+                         "state machine alone).")] = False) -> None:
+    """Replay dated items through scoring, staging and the escalation tracker; score alerts."""
+    from extractors.escalation import EscalationRules
+    from extractors.labelled import load_labelled
+    from extractors.profile import load_profile
+    from extractors.replay import alerts_json, oracle_classifier, replay, score_replay
+
+    loaded = load_profile(profile or Settings().profile)
+    scorer, classifier = _scoring(profile)
+
+    def classify(item: Any) -> tuple[bool, str | None, str | None]:
+        relevance = scorer.score(item.title, item.text)
+        if not relevance.relevant:
+            return False, None, None
+        stage = classifier.classify(item.title, item.text)
+        return True, stage.space, stage.action
+
+    items = load_labelled(path)
+    alerts = replay(items, oracle_classifier if oracle else classify,
+                    EscalationRules.from_profile(loaded))
+    result = score_replay(alerts, json.loads(gold.read_text(encoding="utf-8")))
+    result["alert_list"] = alerts_json(alerts)
+    _emit(result, as_json, f"Replay of {path.name}",
+          ["required", "hit", "missed", "false_alerts", "alerts"])
+    if not as_json:
+        table = Table(title="Alerts", title_justify="left")
+        for column in ("date", "kind", "space", "evidence"):
+            table.add_column(column, overflow="fold")
+        for alert in alerts:
+            table.add_row(str(alert.date), alert.kind, alert.space, ", ".join(alert.evidence))
+        console.print(table)
