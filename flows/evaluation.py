@@ -19,8 +19,7 @@ from rich.table import Table
 
 from flows.settings import Settings
 
-eval_app = typer.Typer(help="Measure the monitor's quality on labelled data.",
-                       no_args_is_help=True)
+eval_app = typer.Typer(help="Measure the monitor's quality on labelled data.", no_args_is_help=True)
 console = Console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -34,8 +33,9 @@ def _scoring(profile: Path | None) -> tuple[Any, Any]:
     from extractors.topics import derive_topics
 
     loaded = load_profile(profile or Settings().profile)
-    return RelevanceScorer(derive_topics(loaded.seed_text(), loaded), loaded), \
-        StageClassifier(loaded)
+    return RelevanceScorer(derive_topics(loaded.seed_text(), loaded), loaded), StageClassifier(
+        loaded
+    )
 
 
 def _emit(result: dict[str, Any], as_json: bool, title: str, keys: list[str]) -> None:
@@ -63,15 +63,20 @@ def eval_relevance(path: Path, profile: ProfileOption = None, as_json: JsonOptio
     result = evaluate_relevance(items, scorer)
     scored = max(1, result.get("n", len(items)))
     result["ms_per_article"] = round(1000 * (time.perf_counter() - started) / scored, 3)
-    _emit(result, as_json, f"Relevance on {path.name}",
-          ["precision", "recall", "f1", "n", "tp", "fp", "fn", "tn", "ms_per_article"])
+    _emit(
+        result,
+        as_json,
+        f"Relevance on {path.name}",
+        ["precision", "recall", "f1", "n", "tp", "fp", "fn", "tn", "ms_per_article"],
+    )
     if not as_json and result.get("misses"):
         misses = Table(title="Worst misses", title_justify="left")
         for column in ("id", "expected", "got", "title", "reason"):
             misses.add_column(column, overflow="fold")
         for miss in result["misses"][:15]:
-            misses.add_row(*(str(miss.get(c, "")) for c in ("id", "expected", "got", "title",
-                                                            "reason")))
+            misses.add_row(
+                *(str(miss.get(c, "")) for c in ("id", "expected", "got", "title", "reason"))
+            )
         console.print(misses)
 
 
@@ -86,9 +91,11 @@ def eval_stages(path: Path, profile: ProfileOption = None, as_json: JsonOption =
     started = time.perf_counter()
     result = evaluate_stages(items, classifier)
     result["ms_per_article"] = round(
-        1000 * (time.perf_counter() - started) / max(1, result.get("n", 1)), 3)
-    _emit(result, as_json, f"Stages on {path.name}", ["accuracy", "macro_f1", "n",
-                                                      "ms_per_article"])
+        1000 * (time.perf_counter() - started) / max(1, result.get("n", 1)), 3
+    )
+    _emit(
+        result, as_json, f"Stages on {path.name}", ["accuracy", "macro_f1", "n", "ms_per_article"]
+    )
     if not as_json:
         confusion = result.get("confusion", {})
         spaces = sorted({*confusion, *(p for row in confusion.values() for p in row)})
@@ -107,9 +114,19 @@ def eval_extraction(directory: Path, as_json: JsonOption = False) -> None:
     from extractors.extraction_eval import evaluate_extraction
 
     result = evaluate_extraction(directory)
-    keys = (["pages", "precision", "recall", "f1", "baseline_precision", "baseline_recall",
-             "baseline_f1"] if result.get("layout") == "scrapinghub"
-            else ["pages", "segments", "satisfied", "score", "baseline_score"])
+    keys = (
+        [
+            "pages",
+            "precision",
+            "recall",
+            "f1",
+            "baseline_precision",
+            "baseline_recall",
+            "baseline_f1",
+        ]
+        if result.get("layout") == "scrapinghub"
+        else ["pages", "segments", "satisfied", "score", "baseline_score"]
+    )
     _emit(result, as_json, f"Extraction on {directory.name}", keys)
 
 
@@ -119,16 +136,22 @@ def eval_comments(directory: Path, as_json: JsonOption = False) -> None:
     from extractors.extraction_eval import evaluate_comments
 
     result = evaluate_comments(directory)
-    _emit(result, as_json, f"Comment leaks on {directory.name}", ["pages", "leaks",
-                                                                  "leaked_pages"])
+    _emit(result, as_json, f"Comment leaks on {directory.name}", ["pages", "leaks", "leaked_pages"])
 
 
 @eval_app.command("replay")
-def eval_replay(path: Path, gold: Annotated[Path, typer.Option("--gold")],
-                profile: ProfileOption = None, as_json: JsonOption = False,
-                oracle: Annotated[bool, typer.Option(
-                    help="Use the items' own labels instead of the scorer (tests the "
-                         "state machine alone).")] = False) -> None:
+def eval_replay(
+    path: Path,
+    gold: Annotated[Path, typer.Option("--gold")],
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+    oracle: Annotated[
+        bool,
+        typer.Option(
+            help="Use the items' own labels instead of the scorer (tests the state machine alone)."
+        ),
+    ] = False,
+) -> None:
     """Replay dated items through scoring, staging and the escalation tracker; score alerts."""
     from extractors.escalation import EscalationRules
     from extractors.labelled import load_labelled
@@ -146,12 +169,17 @@ def eval_replay(path: Path, gold: Annotated[Path, typer.Option("--gold")],
         return True, stage.space, stage.action
 
     items = load_labelled(path)
-    alerts = replay(items, oracle_classifier if oracle else classify,
-                    EscalationRules.from_profile(loaded))
+    alerts = replay(
+        items, oracle_classifier if oracle else classify, EscalationRules.from_profile(loaded)
+    )
     result = score_replay(alerts, json.loads(gold.read_text(encoding="utf-8")))
     result["alert_list"] = alerts_json(alerts)
-    _emit(result, as_json, f"Replay of {path.name}",
-          ["required", "hit", "missed", "false_alerts", "alerts"])
+    _emit(
+        result,
+        as_json,
+        f"Replay of {path.name}",
+        ["required", "hit", "missed", "false_alerts", "alerts"],
+    )
     if not as_json:
         table = Table(title="Alerts", title_justify="left")
         for column in ("date", "kind", "space", "evidence"):

@@ -36,6 +36,18 @@ class AlertText:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+def _stories(reports: Sequence[ReportRow]) -> int:
+    # Reprints of one story share a cluster: they are one report, however many outlets.
+    return len({r.cluster_id if r.cluster_id is not None else r.canonical_url for r in reports})
+
+
+def _sentences(report: ReportRow) -> list[str]:
+    """Return the report's evidence sentences, flattened, without repeats or its headline."""
+    title = one_line(report.title, 400)
+    unique = dict.fromkeys(one_line(s, 400) for s in report.evidence)
+    return [s for s in unique if s and s != title] or ([title] if title else [])
+
+
 def compose_transition_alert(
     profile: Profile, transition: Transition, reports: Sequence[ReportRow], active: Sequence[str]
 ) -> AlertText:
@@ -50,7 +62,8 @@ def compose_transition_alert(
         f"{subject}: {headline}.",
         f"Severity: {transition.severity}. Decided {transition.at:%Y-%m-%d %H:%M} UTC.",
         f"Active conflict spaces now: {', '.join(active) if active else 'none'}.",
-        f"Confirmed by {len(set(transition.outlets))} independent outlet(s): "
+        f"Confirmed by {_stories(reports)} independent report(s) from "
+        f"{len(set(transition.outlets))} outlet(s): "
         f"{', '.join(one_line(o, 80) for o in transition.outlets)}.",
         "",
         "Evidence:",
@@ -60,8 +73,8 @@ def compose_transition_alert(
             f"- {one_line(report.outlet, 80)} ({report.at:%Y-%m-%d}): {one_line(report.title, 200)}"
         )
         lines.append(f"  {one_line(report.url, 500)}")
-        for sentence in report.evidence[:2]:
-            lines.append(f'  "{one_line(sentence, 400)}"')
+        for sentence in _sentences(report)[:2]:
+            lines.append(f'  "{sentence}"')
     payload = {
         "kind": transition.kind,
         "space": transition.space,

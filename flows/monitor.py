@@ -91,8 +91,9 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
         yield None
         return
     # spawn, not fork: forking a process that runs Prefect's threads can deadlock.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=quiet_libraries) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=quiet_libraries
+    ) as pool:
         yield pool
 
 

@@ -16,7 +16,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from extractors import article as article_mod
 from extractors.article import ExtractionFailure, ParsedArticle, extract_articles
+from extractors.escalation import DisputeState, EscalationRules, Report, advance
 from extractors.feeds import (
     CandidateEntry,
     FeedParse,
@@ -26,9 +28,6 @@ from extractors.feeds import (
     parse_sitemap,
     parse_url_list,
 )
-
-from extractors import article as article_mod
-from extractors.escalation import DisputeState, EscalationRules, Report, advance
 from extractors.fetch import Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_pages
 from extractors.profile import Profile, Source, load_profile
 from extractors.relevance import RelevanceScorer
@@ -370,7 +369,7 @@ def score_batch(config: RunConfig, extracted: Extracted) -> Scored:
                     canonical_url=art.canonical_url,
                     url=art.url,
                     source=candidate.source,
-                    outlet=art.outlet,
+                    outlet=outlets.get(candidate.source, art.outlet),
                     title=art.title or candidate.title,
                     text=art.text,
                     published_at=_published(art, candidate),

@@ -64,9 +64,19 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+def _authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"alerts",
+        b"s3cretpass",
+    )
+    return AuthResult(success=ok)
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpSink]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that checks the login and keeps mail."""
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink("127.0.0.1", free_port())
@@ -74,6 +84,7 @@ def smtp_server() -> Iterator[SmtpSink]:
         _Handler(sink),
         hostname="127.0.0.1",
         port=sink.port,
+        authenticator=_authenticator,
         auth_require_tls=False,
         auth_required=False,
     )

@@ -26,8 +26,10 @@ def test_exactly_two_commands() -> None:
     assert run_command.endswith("straitwatch run")
     assert test_command.endswith("python -m pytest")
     # both install the same way from the project's own files
-    assert run_command.split("&& .venv/bin/pip install -q -e")[0] == \
-        test_command.split("&& .venv/bin/pip install -q -e")[0]
+    assert (
+        run_command.split("&& .venv/bin/pip install -q -e")[0]
+        == test_command.split("&& .venv/bin/pip install -q -e")[0]
+    )
 
 
 def test_ci_runs_the_readme_test_command() -> None:
