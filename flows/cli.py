@@ -85,26 +85,44 @@ def run(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def serve(profile: ProfileOption = None) -> None:
     """Run the monitor on its schedule in this process (Prefect serve; never overlapping)."""
+    import os
+    from contextlib import nullcontext
+
+    from flows.local_server import local_prefect_server
+
     apply_prefect_defaults()
     settings = _settings(profile)
     from extractors.profile import load_profile
-    from flows.monitor import monitor
 
     loaded = load_profile(settings.profile)
-    console.print(
-        f"serving monitor '{loaded.monitor.name}' on cron "
-        f"'{loaded.monitor.schedule_cron}' ({loaded.monitor.timezone}); Ctrl-C stops"
+    # Prefect's temporary in-process server has no scheduler: without an API URL, start a
+    # real local server for the life of this command.
+    server = (
+        nullcontext(settings.prefect_api_url)
+        if settings.prefect_api_url
+        else local_prefect_server(settings.data_dir / "prefect-server.log")
     )
-    from prefect.client.schemas.schedules import CronSchedule
+    with server as api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        from prefect.client.schemas.schedules import CronSchedule
 
-    monitor.serve(
-        name=loaded.monitor.name,
-        schedule=CronSchedule(cron=loaded.monitor.schedule_cron, timezone=loaded.monitor.timezone),
-        parameters={"profile": str(settings.profile)},
-        global_limit=1,
-        limit=1,
-        pause_on_shutdown=False,
-    )
+        from flows.monitor import monitor
+
+        console.print(
+            f"serving monitor '{loaded.monitor.name}' on cron "
+            f"'{loaded.monitor.schedule_cron}' ({loaded.monitor.timezone}) with the "
+            f"Prefect API at {api_url}; Ctrl-C stops"
+        )
+        monitor.serve(
+            name=loaded.monitor.name,
+            schedule=CronSchedule(
+                cron=loaded.monitor.schedule_cron, timezone=loaded.monitor.timezone
+            ),
+            parameters={"profile": str(settings.profile)},
+            global_limit=1,
+            limit=1,
+            pause_on_shutdown=False,
+        )
 
 
 @app.command()

@@ -439,6 +439,21 @@ def lock_dispute_state(session: Session, monitor: str, now: datetime) -> dict[st
     return dict(row.state or {})
 
 
+def _report_row(row: Article) -> ReportRow:
+    return ReportRow(
+        article_id=row.id or 0,
+        canonical_url=row.canonical_url,
+        cluster_id=row.cluster_id,
+        outlet=row.outlet,
+        at=row.published_at or row.first_seen_at,
+        space=row.space or "",
+        action=row.action or "talk",
+        title=row.title,
+        url=row.url,
+        evidence=tuple(row.stage_evidence or ()),
+    )
+
+
 def pending_reports(session: Session, monitor: str) -> list[ReportRow]:
     """Return staged matches the escalation tracker has not taken into account yet."""
     rows = session.exec(
@@ -451,21 +466,7 @@ def pending_reports(session: Session, monitor: str) -> list[ReportRow]:
         )
         .order_by(col(Article.published_at), col(Article.id))
     ).all()
-    return [
-        ReportRow(
-            article_id=row.id or 0,
-            canonical_url=row.canonical_url,
-            cluster_id=row.cluster_id,
-            outlet=row.outlet,
-            at=row.published_at or row.first_seen_at,
-            space=row.space or "",
-            action=row.action or "talk",
-            title=row.title,
-            url=row.url,
-            evidence=tuple(row.stage_evidence or ()),
-        )
-        for row in rows
-    ]
+    return [_report_row(row) for row in rows]
 
 
 def reports_by_keys(session: Session, monitor: str, keys: Sequence[str]) -> dict[str, ReportRow]:
@@ -475,18 +476,7 @@ def reports_by_keys(session: Session, monitor: str, keys: Sequence[str]) -> dict
         for row in session.exec(
             select(Article).where(Article.monitor == monitor, col(Article.canonical_url).in_(chunk))
         ):
-            found[row.canonical_url] = ReportRow(
-                article_id=row.id or 0,
-                canonical_url=row.canonical_url,
-                cluster_id=row.cluster_id,
-                outlet=row.outlet,
-                at=row.published_at or row.first_seen_at,
-                space=row.space or "",
-                action=row.action or "talk",
-                title=row.title,
-                url=row.url,
-                evidence=tuple(row.stage_evidence or ()),
-            )
+            found[row.canonical_url] = _report_row(row)
     return found
 
 

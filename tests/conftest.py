@@ -7,14 +7,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 
-import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,47 +96,16 @@ def smtp_server() -> Iterator[SmtpSink]:
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prefect server on 127.0.0.1 for the whole test session; yields its API URL."""
+    from flows.local_server import local_prefect_server
+
     home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
     env = {
-        **os.environ,
         "PREFECT_HOME": str(home),
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_API_URL": "",
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_UI_ENABLED": "false",
     }
-    log = (home / "server.log").open("wb")
-    prefect = shutil.which("prefect", path=str(VENV_BIN)) or "prefect"
-    process = subprocess.Popen(  # noqa: S603 - our own venv's prefect
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError((home / "server.log").read_text()[-2000:])
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("the Prefect server did not become healthy in 120 s")
+    with local_prefect_server(home / "server.log", ui=False, env=env) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def cli_env(tmp_path: Path, prefect_api: str | None = None, **extra: str) -> dict[str, str]:

@@ -1,0 +1,41 @@
+"""With no network, `straitwatch run` says per source why it could not fetch and exits 0."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, cli_env, free_port, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def test_unreachable_sources_are_reported_and_the_run_ends_cleanly(
+    tmp_path: Path, prefect_api: str
+) -> None:
+    dead = free_port()  # nothing listens here: a connection is refused at once
+    profile = tmp_path / "offline.toml"
+    profile.write_text(
+        f'extends = "{REPO / "seeds" / "monitor.toml"}"\n'
+        '[fetch]\nallowed_networks = ["127.0.0.0/8"]\n'
+        f'[[sources]]\nname = "wire"\nkind = "feed"\nurl = "http://127.0.0.1:{dead}/rss.xml"\n'
+        f'[[sources]]\nname = "gdelt"\nkind = "gdelt"\nurl = "http://127.0.0.1:{dead}/doc"\n'
+        'query = "Japan Korea"\n',
+        encoding="utf-8",
+    )
+    env = cli_env(tmp_path, prefect_api)
+    done = run_cli(["run", "--profile", str(profile), "--json"], env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["sources"] == {"wire": "connect_error", "gdelt": "connect_error"}
+    assert summary["new"] == 0 and summary["alerts_sent"] == 0
+
+    table = run_cli(["run", "--profile", str(profile)], env)
+    assert table.returncode == 0
+    assert "wire" in table.stdout and "connect_error" in table.stdout
+
+    status = json.loads(run_cli(["status", "--profile", str(profile), "--json"], env).stdout)
+    health = {s["name"]: (s["health"], s["error_streak"]) for s in status["sources"]}
+    assert health == {"wire": ("failing", 2), "gdelt": ("failing", 2)}
