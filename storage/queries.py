@@ -7,31 +7,27 @@ changes nothing, and two runs at once rely on the database's uniqueness, not on 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
-    AlertDelivery,
-    AlertOutbox,
     Article,
-    DisputeStateRow,
     FetchError,
     RunRecord,
     SeenUrl,
     Source,
-    StageTransition,
     StoryCluster,
 )
 
 _CHUNK = 500  # keeps IN (...) lists under every database's parameter limit
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -51,7 +47,7 @@ def insert_ignore(session: Session, model: type[SQLModel], rows: Sequence[dict[s
             with session.begin_nested():
                 session.execute(table.insert().values(**row))
         return
-    for chunk in _chunks(list(rows), 200):
+    for chunk in chunks(list(rows), 200):
         session.execute(stmt, list(chunk))
 
 
@@ -174,7 +170,7 @@ def unseen_keys(session: Session, monitor: str, keys: Sequence[str], max_attempt
     """Return the keys never met before, plus failed ones still worth a retry."""
     wanted = list(dict.fromkeys(keys))
     done: set[str] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         rows = session.exec(
             select(SeenUrl.url_key, SeenUrl.retryable, SeenUrl.attempts, SeenUrl.status).where(
                 SeenUrl.monitor == monitor, col(SeenUrl.url_key).in_(chunk)
@@ -192,7 +188,7 @@ def record_seen(
     """Remember what happened to each candidate; a repeat attempt counts up."""
     keys = [r.url_key for r in records]
     existing: dict[str, SeenUrl] = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         for row in session.exec(
             select(SeenUrl).where(SeenUrl.monitor == monitor, col(SeenUrl.url_key).in_(chunk))
         ):
@@ -307,7 +303,7 @@ def _article_ids(
     session: Session, monitor: str, keys: Sequence[str]
 ) -> dict[str, tuple[int, int | None]]:
     found: dict[str, tuple[int, int | None]] = {}
-    for chunk in _chunks(list(keys)):
+    for chunk in chunks(list(keys)):
         for key, article_id, cluster_id in session.exec(
             select(Article.canonical_url, Article.id, Article.cluster_id).where(
                 Article.monitor == monitor, col(Article.canonical_url).in_(chunk)
@@ -407,323 +403,3 @@ def finish_run(
     if run is not None:
         run.status, run.counts, run.finished_at = status, counts, now
         session.add(run)
-
-
-# ---------------------------------------------------------------- escalation
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    article_id: int
-    canonical_url: str
-    cluster_id: int | None
-    outlet: str
-    at: datetime
-    space: str
-    action: str
-    title: str
-    url: str
-    evidence: tuple[str, ...]
-
-
-def lock_dispute_state(session: Session, monitor: str, now: datetime) -> dict[str, Any]:
-    """Return the tracker state, holding the row lock until the transaction ends."""
-    insert_ignore(
-        session,
-        DisputeStateRow,
-        [{"monitor": monitor, "state": {}, "version": 0, "updated_at": now}],
-    )
-    row = session.exec(
-        select(DisputeStateRow).where(DisputeStateRow.monitor == monitor).with_for_update()
-    ).one()
-    return dict(row.state or {})
-
-
-def _report_row(row: Article) -> ReportRow:
-    return ReportRow(
-        article_id=row.id or 0,
-        canonical_url=row.canonical_url,
-        cluster_id=row.cluster_id,
-        outlet=row.outlet,
-        at=row.published_at or row.first_seen_at,
-        space=row.space or "",
-        action=row.action or "talk",
-        title=row.title,
-        url=row.url,
-        evidence=tuple(row.stage_evidence or ()),
-    )
-
-
-def pending_reports(session: Session, monitor: str) -> list[ReportRow]:
-    """Return staged matches the escalation tracker has not taken into account yet."""
-    rows = session.exec(
-        select(Article)
-        .where(
-            Article.monitor == monitor,
-            col(Article.relevant).is_(True),
-            col(Article.space).is_not(None),
-            col(Article.escalated_at).is_(None),
-        )
-        .order_by(col(Article.published_at), col(Article.id))
-    ).all()
-    return [_report_row(row) for row in rows]
-
-
-def reports_by_keys(session: Session, monitor: str, keys: Sequence[str]) -> dict[str, ReportRow]:
-    """Return stored staged matches by canonical URL (for alert evidence)."""
-    found: dict[str, ReportRow] = {}
-    for chunk in _chunks(list(keys)):
-        for row in session.exec(
-            select(Article).where(Article.monitor == monitor, col(Article.canonical_url).in_(chunk))
-        ):
-            found[row.canonical_url] = _report_row(row)
-    return found
-
-
-@dataclass(frozen=True)
-class TransitionRecord:
-    key: str
-    kind: str
-    space: str
-    episode: int
-    severity: str
-    at: datetime
-    evidence: tuple[str, ...]
-    outlets: tuple[str, ...]
-    active_after: tuple[str, ...]
-    mode: str
-
-
-@dataclass(frozen=True)
-class AlertRecord:
-    key: str
-    kind: str
-    title: str
-    body: str
-    space: str = ""
-    severity: str = "info"
-    tags: tuple[str, ...] = ()
-    payload: dict[str, Any] = field(default_factory=dict)
-    status: str = "pending"  # pending, or silenced for history that must not wake anyone
-
-
-def save_escalation(
-    session: Session,
-    monitor: str,
-    state: dict[str, Any],
-    transitions: Sequence[TransitionRecord],
-    alerts: Sequence[AlertRecord],
-    article_ids: Sequence[int],
-    now: datetime,
-) -> None:
-    """Persist the new tracker state, its transitions and their alerts in one transaction."""
-    row = session.exec(select(DisputeStateRow).where(DisputeStateRow.monitor == monitor)).one()
-    row.state, row.version, row.updated_at = state, row.version + 1, now
-    session.add(row)
-    insert_ignore(
-        session,
-        StageTransition,
-        [
-            {
-                "monitor": monitor,
-                "key": t.key,
-                "kind": t.kind,
-                "space": t.space,
-                "episode": t.episode,
-                "severity": t.severity,
-                "at": t.at,
-                "evidence": list(t.evidence),
-                "outlets": list(t.outlets),
-                "active_after": list(t.active_after),
-                "mode": t.mode,
-                "created_at": now,
-            }
-            for t in transitions
-        ],
-    )
-    add_alerts(session, monitor, alerts, now)
-    for chunk in _chunks(list(article_ids)):
-        session.execute(update(Article).where(col(Article.id).in_(chunk)).values(escalated_at=now))
-
-
-def add_alerts(
-    session: Session, monitor: str, alerts: Sequence[AlertRecord], now: datetime
-) -> None:
-    """Queue alerts in the outbox; an alert whose key exists already is not queued again."""
-    insert_ignore(
-        session,
-        AlertOutbox,
-        [
-            {
-                "monitor": monitor,
-                "key": a.key,
-                "kind": a.kind,
-                "space": a.space,
-                "severity": a.severity,
-                "tags": list(a.tags),
-                "title": a.title,
-                "body": a.body,
-                "payload": a.payload,
-                "status": a.status,
-                "created_at": now,
-            }
-            for a in alerts
-        ],
-    )
-
-
-# ---------------------------------------------------------------- outbox delivery
-
-
-@dataclass(frozen=True)
-class PendingAlert:
-    id: int
-    key: str
-    kind: str
-    space: str
-    severity: str
-    tags: tuple[str, ...]
-    title: str
-    body: str
-    created_at: datetime
-    sent_channels: tuple[str, ...]
-    attempts: dict[str, int]
-
-
-def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
-    """Return undelivered alerts with the channels that already have them."""
-    alerts = session.exec(
-        select(AlertOutbox)
-        .where(AlertOutbox.monitor == monitor, AlertOutbox.status == "pending")
-        .order_by(col(AlertOutbox.id))
-    ).all()
-    result = []
-    for alert in alerts:
-        deliveries = session.exec(
-            select(AlertDelivery).where(AlertDelivery.alert_id == alert.id)
-        ).all()
-        result.append(
-            PendingAlert(
-                id=alert.id or 0,
-                key=alert.key,
-                kind=alert.kind,
-                space=alert.space,
-                severity=alert.severity,
-                tags=tuple(alert.tags or ()),
-                title=alert.title,
-                body=alert.body,
-                created_at=alert.created_at,
-                sent_channels=tuple(d.channel for d in deliveries if d.status == "sent"),
-                attempts={d.channel: d.attempts for d in deliveries},
-            )
-        )
-    return result
-
-
-def record_delivery(
-    session: Session,
-    alert_ids: Sequence[int],
-    channel: str,
-    ok: bool,
-    error: str | None,
-    now: datetime,
-) -> None:
-    """Record one delivery attempt of these alerts to one channel."""
-    insert_ignore(
-        session,
-        AlertDelivery,
-        [{"alert_id": a, "channel": channel, "attempts": 0} for a in alert_ids],
-    )
-    for chunk in _chunks(list(alert_ids)):
-        session.execute(
-            update(AlertDelivery)
-            .where(col(AlertDelivery.alert_id).in_(chunk), AlertDelivery.channel == channel)
-            .values(
-                status="sent" if ok else "failed",
-                attempts=AlertDelivery.attempts + 1,
-                last_error=None if ok else (error or "failed")[:500],
-                last_attempt_at=now,
-                sent_at=now if ok else None,
-            )
-        )
-
-
-def close_alerts(session: Session, alert_ids: Sequence[int], status: str, now: datetime) -> None:
-    """Mark alerts as delivered everywhere (sent) or given up on (failed)."""
-    for chunk in _chunks(list(alert_ids)):
-        session.execute(
-            update(AlertOutbox)
-            .where(col(AlertOutbox.id).in_(chunk))
-            .values(status=status, delivered_at=now)
-        )
-
-
-# ---------------------------------------------------------------- status
-
-
-@dataclass(frozen=True)
-class StatusSummary:
-    state: dict[str, Any]
-    transitions: list[StageTransition]
-    matches: list[Article]
-    sources: list[SourceState]
-    errors: list[FetchError]
-    alerts: list[AlertOutbox]
-    deliveries: list[AlertDelivery]
-    runs: list[RunRecord]
-    counts: dict[str, int]
-
-
-def status_summary(session: Session, monitor: str, limit: int = 10) -> StatusSummary:
-    """Return what `straitwatch status` shows: state, history, matches, sources, errors."""
-    state_row = session.get(DisputeStateRow, monitor)
-
-    def latest(model: Any, order: Any, *where: Any) -> list[Any]:
-        stmt = select(model).where(*where).order_by(order.desc()).limit(limit)
-        return list(session.exec(stmt).all())
-
-    alerts = latest(AlertOutbox, col(AlertOutbox.id), AlertOutbox.monitor == monitor)
-    alert_ids = [a.id for a in alerts]
-    deliveries = (
-        list(
-            session.exec(
-                select(AlertDelivery).where(col(AlertDelivery.alert_id).in_(alert_ids))
-            ).all()
-        )
-        if alert_ids
-        else []
-    )
-    counts = {
-        "articles": session.exec(
-            select(func.count()).select_from(Article).where(Article.monitor == monitor)
-        ).one(),
-        "matches": session.exec(
-            select(func.count())
-            .select_from(Article)
-            .where(Article.monitor == monitor, col(Article.relevant).is_(True))
-        ).one(),
-        "clusters": session.exec(
-            select(func.count()).select_from(StoryCluster).where(StoryCluster.monitor == monitor)
-        ).one(),
-        "errors": session.exec(
-            select(func.count()).select_from(FetchError).where(FetchError.monitor == monitor)
-        ).one(),
-    }
-    return StatusSummary(
-        state=dict(state_row.state) if state_row else {},
-        transitions=latest(
-            StageTransition, col(StageTransition.at), StageTransition.monitor == monitor
-        ),
-        matches=latest(
-            Article,
-            col(Article.first_seen_at),
-            Article.monitor == monitor,
-            col(Article.relevant).is_(True),
-        ),
-        sources=sorted(source_states(session, monitor).values(), key=lambda s: s.name),
-        errors=latest(FetchError, col(FetchError.id), FetchError.monitor == monitor),
-        alerts=alerts,
-        deliveries=deliveries,
-        runs=latest(RunRecord, col(RunRecord.id), RunRecord.monitor == monitor),
-        counts=counts,
-    )

@@ -1,0 +1,140 @@
+"""The alert outbox: alerts queued with the state change behind them, and each one's
+delivery per channel, recorded so that a retry never sends twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    AlertDelivery,
+    AlertOutbox,
+)
+from storage.queries import chunks, insert_ignore
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    key: str
+    kind: str
+    title: str
+    body: str
+    space: str = ""
+    severity: str = "info"
+    tags: tuple[str, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"  # pending, or silenced for history that must not wake anyone
+
+
+def add_alerts(
+    session: Session, monitor: str, alerts: Sequence[AlertRecord], now: datetime
+) -> None:
+    """Queue alerts in the outbox; an alert whose key exists already is not queued again."""
+    insert_ignore(
+        session,
+        AlertOutbox,
+        [
+            {
+                "monitor": monitor,
+                "key": a.key,
+                "kind": a.kind,
+                "space": a.space,
+                "severity": a.severity,
+                "tags": list(a.tags),
+                "title": a.title,
+                "body": a.body,
+                "payload": a.payload,
+                "status": a.status,
+                "created_at": now,
+            }
+            for a in alerts
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    id: int
+    key: str
+    kind: str
+    space: str
+    severity: str
+    tags: tuple[str, ...]
+    title: str
+    body: str
+    created_at: datetime
+    sent_channels: tuple[str, ...]
+    attempts: dict[str, int]
+
+
+def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
+    """Return undelivered alerts with the channels that already have them."""
+    alerts = session.exec(
+        select(AlertOutbox)
+        .where(AlertOutbox.monitor == monitor, AlertOutbox.status == "pending")
+        .order_by(col(AlertOutbox.id))
+    ).all()
+    result = []
+    for alert in alerts:
+        deliveries = session.exec(
+            select(AlertDelivery).where(AlertDelivery.alert_id == alert.id)
+        ).all()
+        result.append(
+            PendingAlert(
+                id=alert.id or 0,
+                key=alert.key,
+                kind=alert.kind,
+                space=alert.space,
+                severity=alert.severity,
+                tags=tuple(alert.tags or ()),
+                title=alert.title,
+                body=alert.body,
+                created_at=alert.created_at,
+                sent_channels=tuple(d.channel for d in deliveries if d.status == "sent"),
+                attempts={d.channel: d.attempts for d in deliveries},
+            )
+        )
+    return result
+
+
+def record_delivery(
+    session: Session,
+    alert_ids: Sequence[int],
+    channel: str,
+    ok: bool,
+    error: str | None,
+    now: datetime,
+) -> None:
+    """Record one delivery attempt of these alerts to one channel."""
+    insert_ignore(
+        session,
+        AlertDelivery,
+        [{"alert_id": a, "channel": channel, "attempts": 0} for a in alert_ids],
+    )
+    for chunk in chunks(list(alert_ids)):
+        session.execute(
+            update(AlertDelivery)
+            .where(col(AlertDelivery.alert_id).in_(chunk), AlertDelivery.channel == channel)
+            .values(
+                status="sent" if ok else "failed",
+                attempts=AlertDelivery.attempts + 1,
+                last_error=None if ok else (error or "failed")[:500],
+                last_attempt_at=now,
+                sent_at=now if ok else None,
+            )
+        )
+
+
+def close_alerts(session: Session, alert_ids: Sequence[int], status: str, now: datetime) -> None:
+    """Mark alerts as delivered everywhere (sent) or given up on (failed)."""
+    for chunk in chunks(list(alert_ids)):
+        session.execute(
+            update(AlertOutbox)
+            .where(col(AlertOutbox.id).in_(chunk))
+            .values(status=status, delivered_at=now)
+        )
