@@ -23,7 +23,7 @@ import apprise
 from rich.console import Console
 from rich.panel import Panel
 
-from storage import queries as q
+from storage import outbox
 from storage.db import make_engine, read_session, write_session
 
 log = logging.getLogger("straitwatch.alerts")
@@ -142,7 +142,7 @@ def _send(
     return False, error
 
 
-def _digest(alerts: Sequence[q.PendingAlert]) -> tuple[str, str, str]:
+def _digest(alerts: Sequence[outbox.PendingAlert]) -> tuple[str, str, str]:
     severity = max(
         (a.severity for a in alerts),
         key=lambda s: _SEVERITY_ORDER.index(s) if s in _SEVERITY_ORDER else 0,
@@ -174,7 +174,7 @@ def deliver_alerts(
     """Deliver every pending alert to every channel that wants it and lacks it."""
     engine = make_engine(db_url)
     with read_session(engine) as session:
-        pending = q.pending_alerts(session, monitor)
+        pending = outbox.pending_alerts(session, monitor)
     if not pending:
         return DeliveryReport()
     sent: list[tuple[str, str]] = []
@@ -192,7 +192,7 @@ def deliver_alerts(
         title, body, notify_type = _digest(due)
         ok, error = _send(channel, title, body, notify_type)
         with write_session(engine) as session:
-            q.record_delivery(session, [a.id for a in due], channel.name, ok, error, now())
+            outbox.record_delivery(session, [a.id for a in due], channel.name, ok, error, now())
         if ok:
             sent += [(a.key, channel.name) for a in due]
             log.info("delivered %d alert(s) to %s", len(due), channel.name)
@@ -208,7 +208,7 @@ def _close_finished(
     engine: Any, monitor: str, channels: Sequence[Channel], max_attempts: int, now: datetime
 ) -> int:
     with write_session(engine) as session:
-        pending = q.pending_alerts(session, monitor)
+        pending = outbox.pending_alerts(session, monitor)
         done, given_up, left = [], [], 0
         for alert in pending:
             wanted = [c.name for c in channels if c.wants(alert.tags)]
@@ -219,8 +219,8 @@ def _close_finished(
                 given_up.append(alert.id)
             else:
                 left += 1
-        q.close_alerts(session, done, "sent", now)
-        q.close_alerts(session, given_up, "failed", now)
+        outbox.close_alerts(session, done, "sent", now)
+        outbox.close_alerts(session, given_up, "failed", now)
     return left
 
 

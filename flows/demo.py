@@ -106,12 +106,12 @@ def _show_run(console: Console, summary: dict[str, object]) -> None:
 
 def _show_matches(console: Console, db_url: str, profile: Path) -> None:
     from extractors.profile import load_profile
-    from storage import queries as q
+    from storage import status as storage_status
     from storage.db import make_engine, read_session
 
     monitor = load_profile(profile).monitor.name
     with read_session(make_engine(db_url)) as session:
-        summary = q.status_summary(session, monitor, limit=20)
+        summary = storage_status.status_summary(session, monitor, limit=20)
     table = Table(title="Matches (reprints share a story cluster)", title_justify="left")
     for column in ("outlet", "title", "stage", "cluster", "topics"):
         table.add_column(column, overflow="fold")

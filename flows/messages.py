@@ -13,7 +13,7 @@ from typing import Any
 
 from extractors.escalation import Transition
 from extractors.profile import Profile
-from storage.queries import ReportRow
+from storage.tracker import ReportRow
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 

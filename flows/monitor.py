@@ -19,7 +19,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows import alerts, pipeline
+from flows import alerts, pipeline, sources, tracking
 from flows.pipeline import BatchCounts, RunConfig
 from flows.settings import Settings
 
@@ -41,13 +41,13 @@ class Steps:
     """The stage functions a run calls: plain ones, or the same wrapped as Prefect tasks."""
 
     prepare_database: Callable[..., Any] = pipeline.prepare_database
-    collect_candidates: Callable[..., Any] = pipeline.collect_candidates
-    select_new: Callable[..., Any] = pipeline.select_new
+    collect_candidates: Callable[..., Any] = sources.collect_candidates
+    select_new: Callable[..., Any] = sources.select_new
     fetch_batch: Callable[..., Any] = pipeline.fetch_batch
     extract_batch: Callable[..., Any] = pipeline.extract_batch
     score_batch: Callable[..., Any] = pipeline.score_batch
     store_batch: Callable[..., Any] = pipeline.store_batch
-    update_escalation: Callable[..., Any] = pipeline.update_escalation
+    update_escalation: Callable[..., Any] = tracking.update_escalation
     deliver_alerts: Callable[..., Any] = alerts.deliver_alerts
 
 

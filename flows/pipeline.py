@@ -11,32 +11,20 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from pathlib import Path
 
 from extractors import article as article_mod
 from extractors.article import ExtractionFailure, ParsedArticle, extract_articles
-from extractors.escalation import DisputeState, EscalationRules, Report, advance
-from extractors.feeds import (
-    CandidateEntry,
-    FeedParse,
-    gdelt_query_url,
-    parse_feed,
-    parse_gdelt,
-    parse_sitemap,
-    parse_url_list,
-)
 from extractors.fetch import Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_pages
-from extractors.profile import Profile, Source, load_profile
+from extractors.profile import Profile, load_profile
 from extractors.relevance import RelevanceScorer
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
-from extractors.urls import canonical_url
-from flows.messages import compose_transition_alert
 from storage import queries as q
-from storage.db import make_engine, migrate, read_session, write_session
+from storage.db import make_engine, migrate, write_session
 
 log = logging.getLogger("straitwatch")
 
@@ -115,9 +103,6 @@ def finish_run(
         q.finish_run(session, run_id, status, dict(counts), now)
 
 
-# ---------------------------------------------------------------- sources -> candidates
-
-
 @dataclass(frozen=True)
 class Candidate:
     url: str
@@ -127,165 +112,11 @@ class Candidate:
     published: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Collected:
-    entries: tuple[CandidateEntry, ...]
-    outcomes: tuple[q.SourceOutcome, ...]
-    errors: tuple[q.ErrorRecord, ...]
-
-
-def _source_request(
-    source: Source,
-    state: q.SourceState | None,
-    now: datetime,
-    window: tuple[datetime, datetime] | None,
-) -> FetchRequest:
-    if source.kind == "gdelt":
-        start, end = window or (
-            (state.last_success_at if state and state.last_success_at else now - timedelta(days=1)),
-            now,
-        )
-        return FetchRequest(gdelt_query_url(source.url, source.query, start, end))
-    if source.kind == "feed" and state is not None:
-        return FetchRequest(source.url, etag=state.etag, last_modified=state.last_modified)
-    return FetchRequest(source.url)
-
-
-def _parse_source(
-    source: Source, result: FetchResult, window: tuple[datetime, datetime] | None
-) -> FeedParse:
-    base = result.final_url or source.url
-    if source.kind == "gdelt":
-        return parse_gdelt(result.content, source.name)
-    if source.kind == "sitemap":
-        start, end = window or (None, None)
-        return parse_sitemap(result.content, base, source.name, start=start, end=end)
-    if source.kind == "urls":
-        return parse_url_list(result.content.decode("utf-8", "replace"), base, source.name)
-    return parse_feed(result.content, base, source.name)
-
-
-def _read_local_list(source: Source) -> FeedParse:
-    path = Path(source.url.removeprefix("file://").removeprefix("file:"))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return FeedParse(entries=(), skipped=(), error="unreadable", detail=str(exc))
-    return parse_url_list(text, path.as_uri(), source.name)
-
-
-def collect_candidates(
-    config: RunConfig,
-    now: datetime,
-    sources: Sequence[str] | None = None,
-    window: tuple[datetime, datetime] | None = None,
-) -> Collected:
-    """Fetch every due source (conditional GET for feeds) and parse its candidate entries."""
-    profile = profile_of(config)
-    engine = make_engine(config.db_url)
-    with read_session(engine) as session:
-        states = q.source_states(session, profile.monitor.name)
-    due = [s for s in profile.sources if s.enabled and (sources is None or s.name in sources)]
-    due = [s for s in due if not _backing_off(states.get(s.name), now)]
-    remote = [s for s in due if not s.url.startswith("file:")]
-    requests = [_source_request(s, states.get(s.name), now, window) for s in remote]
-    results = asyncio.run(_fetch_all(fetch_policy(config), requests))
-    entries: list[CandidateEntry] = []
-    outcomes: list[q.SourceOutcome] = []
-    errors: list[q.ErrorRecord] = []
-    parsed = [(s, _read_local_list(s), None) for s in due if s.url.startswith("file:")]
-    for source, result in zip(remote, results, strict=True):
-        if result.error is not None:
-            outcomes.append(
-                q.SourceOutcome(
-                    source.name,
-                    ok=False,
-                    error=result.error,
-                    detail=result.detail,
-                    retry_after=result.retry_after,
-                )
-            )
-            errors.append(
-                q.ErrorRecord(
-                    "source", result.error, result.detail, source.name, source.url, result.status
-                )
-            )
-            continue
-        if result.not_modified:
-            outcomes.append(
-                q.SourceOutcome(
-                    source.name,
-                    ok=True,
-                    not_modified=True,
-                    etag=result.etag,
-                    last_modified=result.last_modified,
-                )
-            )
-            continue
-        parsed.append((source, _parse_source(source, result, window), result))
-    for source, feed, result in parsed:
-        errors += [
-            q.ErrorRecord("feed", s.reason, s.detail, source.name, source.url)
-            for s in feed.skipped
-            if s.reason != "duplicate"
-        ]
-        if feed.error is not None:
-            outcomes.append(
-                q.SourceOutcome(source.name, ok=False, error=feed.error, detail=feed.detail)
-            )
-            errors.append(q.ErrorRecord("feed", feed.error, feed.detail, source.name, source.url))
-            continue
-        entries.extend(feed.entries)
-        outcomes.append(
-            q.SourceOutcome(
-                source.name,
-                ok=True,
-                entries=len(feed.entries),
-                etag=result.etag if result else None,
-                last_modified=result.last_modified if result else None,
-            )
-        )
-    return Collected(tuple(entries), tuple(outcomes), tuple(errors))
-
-
-def _backing_off(state: q.SourceState | None, now: datetime) -> bool:
-    return bool(state and state.retry_not_before and state.retry_not_before > now)
-
-
-async def _fetch_all(policy: FetchPolicy, requests: Sequence[FetchRequest]) -> list[FetchResult]:
+async def fetch_all(policy: FetchPolicy, requests: Sequence[FetchRequest]) -> list[FetchResult]:
     if not requests:
         return []
     async with Fetcher(policy) as fetcher:
         return await fetch_pages(fetcher, requests)
-
-
-def select_new(config: RunConfig, collected: Collected, now: datetime) -> list[Candidate]:
-    """Return candidates never seen (or failed and worth a retry), one per canonical URL."""
-    profile = profile_of(config)
-    by_key: dict[str, Candidate] = {}
-    new_per_source: dict[str, int] = {}
-    for entry in collected.entries:
-        key = canonical_url(entry.url)
-        if key is None or key in by_key:
-            continue
-        by_key[key] = Candidate(entry.url, key, entry.source, entry.title, entry.published)
-    engine = make_engine(config.db_url)
-    with write_session(engine) as session:
-        fresh = q.unseen_keys(session, profile.monitor.name, list(by_key), config.max_attempts)
-        for candidate in by_key.values():
-            if candidate.url_key in fresh:
-                new_per_source[candidate.source] = new_per_source.get(candidate.source, 0) + 1
-        for outcome in collected.outcomes:
-            outcome = _with_new(outcome, new_per_source.get(outcome.name, 0))
-            q.record_source_outcome(session, profile.monitor.name, outcome, now)
-        q.record_errors(session, profile.monitor.name, collected.errors, now)
-    return [c for key, c in by_key.items() if key in fresh]
-
-
-def _with_new(outcome: q.SourceOutcome, count: int) -> q.SourceOutcome:
-    from dataclasses import replace
-
-    return replace(outcome, new_entries=count)
 
 
 # ---------------------------------------------------------------- fetch, extract, score, store
@@ -308,7 +139,7 @@ class Fetched:
 def fetch_batch(config: RunConfig, batch: Sequence[Candidate]) -> Fetched:
     """Fetch one batch of article pages concurrently; failures are data."""
     requests = [FetchRequest(c.url) for c in batch]
-    results = asyncio.run(_fetch_all(fetch_policy(config), requests))
+    results = asyncio.run(fetch_all(fetch_policy(config), requests))
     pages, failures = [], []
     for candidate, result in zip(batch, results, strict=True):
         if result.ok and result.content:
@@ -467,80 +298,3 @@ def store_batch(
         q.record_seen(session, monitor, seen, now)
         q.record_errors(session, monitor, errors, now, run_id)
     return counts
-
-
-# ---------------------------------------------------------------- escalation
-
-
-@dataclass(frozen=True)
-class EscalationOutcome:
-    transitions: tuple[str, ...] = ()
-    active: tuple[str, ...] = ()
-    queued_alerts: int = 0
-    reports: int = 0
-    details: tuple[dict[str, object], ...] = field(default_factory=tuple)
-
-
-def update_escalation(
-    config: RunConfig, now: datetime, *, silent: bool = False, mode: str = "live"
-) -> EscalationOutcome:
-    """Feed newly staged matches to the tracker; persist state, history and alerts together."""
-    profile = profile_of(config)
-    monitor = profile.monitor.name
-    rules = EscalationRules.from_profile(profile)
-    with write_session(make_engine(config.db_url)) as session:
-        state = DisputeState.from_json(q.lock_dispute_state(session, monitor, now))
-        rows = q.pending_reports(session, monitor)
-        reports = [
-            Report(
-                key=r.canonical_url,
-                cluster=str(r.cluster_id or r.canonical_url),
-                outlet=r.outlet,
-                at=r.at,
-                space=r.space,
-                action=r.action,
-            )
-            for r in rows
-        ]
-        new_state, transitions = advance(state, reports, now, rules)
-        evidence = q.reports_by_keys(session, monitor, [k for t in transitions for k in t.evidence])
-        records, alerts = [], []
-        for t in transitions:
-            records.append(
-                q.TransitionRecord(
-                    key=t.key,
-                    kind=t.kind,
-                    space=t.space,
-                    episode=t.episode,
-                    severity=t.severity,
-                    at=t.at,
-                    evidence=t.evidence,
-                    outlets=t.outlets,
-                    active_after=new_state.active,
-                    mode=mode,
-                )
-            )
-            alert = compose_transition_alert(
-                profile, t, [evidence[k] for k in t.evidence if k in evidence], new_state.active
-            )
-            alerts.append(
-                q.AlertRecord(**{**alert.__dict__, "status": "silenced" if silent else "pending"})
-            )
-        q.save_escalation(
-            session,
-            monitor,
-            new_state.to_json(),
-            records,
-            alerts,
-            [r.article_id for r in rows],
-            now,
-        )
-    return EscalationOutcome(
-        tuple(t.key for t in transitions), new_state.active, 0 if silent else len(alerts), len(rows)
-    )
-
-
-def today_window(day: date) -> tuple[datetime, datetime]:
-    """Return the UTC day [00:00, 24:00) as aware datetimes."""
-    start = datetime.combine(day, time(0, 0), tzinfo=UTC)
-    return start, start + timedelta(days=1)

@@ -58,20 +58,6 @@ class Settings(BaseSettings):
         """The SQLAlchemy URL in use (the SQLite default lives in data_dir)."""
         return self.database_url or f"sqlite:///{self.data_dir / 'straitwatch.db'}"
 
-    def secrets(self) -> list[str]:
-        """Strings that must never reach a log line: passwords and tokens in URLs."""
-        from urllib.parse import urlsplit
-
-        found = []
-        for url in [*self.apprise_urls, self.database_url]:
-            try:
-                parts = urlsplit(url)
-            except ValueError:
-                continue
-            found += [p for p in (parts.password, parts.username) if p and len(p) >= 4]
-            found += [seg for seg in parts.path.split("/") if len(seg) >= 16]
-        return found
-
 
 def prefect_defaults() -> dict[str, str]:
     """Environment defaults for Prefect on a machine that must not phone home."""

@@ -10,7 +10,7 @@ from rich.table import Table
 from extractors.escalation import DisputeState
 from extractors.profile import load_profile
 from flows.settings import Settings
-from storage import queries as q
+from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, redact_url
 
 
@@ -20,7 +20,7 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
     engine = make_engine(settings.db_url)
     migrate(engine)
     with read_session(engine) as session:
-        s = q.status_summary(session, profile.monitor.name, limit)
+        s = storage_status.status_summary(session, profile.monitor.name, limit)
     deliveries: dict[int, list[str]] = {}
     for d in s.deliveries:
         deliveries.setdefault(d.alert_id, []).append(

@@ -13,7 +13,8 @@ import pytest
 
 from flows.alerts import Channel, deliver_alerts, load_channels
 from flows.messages import one_line
-from storage import queries as q
+from storage import outbox
+from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, write_session
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -34,19 +35,19 @@ def _reset() -> None:
     behaviour.clear()
 
 
-def _db(tmp_path: Path, alerts: list[q.AlertRecord]) -> str:
+def _db(tmp_path: Path, alerts: list[outbox.AlertRecord]) -> str:
     url = f"sqlite:///{tmp_path / 'alerts.db'}"
     engine = make_engine(url)
     migrate(engine)
     with write_session(engine) as session:
-        q.add_alerts(session, "m", alerts, NOW)
+        outbox.add_alerts(session, "m", alerts, NOW)
     return url
 
 
 def _alert(
     key: str, tags: tuple[str, ...] = ("escalation", "security", "critical")
-) -> q.AlertRecord:
-    return q.AlertRecord(
+) -> outbox.AlertRecord:
+    return outbox.AlertRecord(
         key=key,
         kind="escalation",
         title=f"title {key}",
@@ -59,7 +60,7 @@ def _alert(
 
 def _statuses(url: str) -> dict[str, str]:
     with read_session(make_engine(url)) as session:
-        return {a.key: a.status for a in q.status_summary(session, "m").alerts}
+        return {a.key: a.status for a in storage_status.status_summary(session, "m").alerts}
 
 
 def test_each_alert_reaches_each_channel_once(tmp_path: Path) -> None:
