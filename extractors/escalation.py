@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from extractors.profile import Profile, ProfileError
@@ -77,11 +77,22 @@ class Transition:
     evidence: tuple[str, ...]
     outlets: tuple[str, ...]
     severity: str
+    evidence_at: tuple[datetime, ...] = ()
+
+    @property
+    def confirmed_on(self) -> date:
+        """The day of the latest confirming report: fixed by the evidence, not the clock."""
+        return max(self.evidence_at).date() if self.evidence_at else self.at.date()
 
     @property
     def key(self) -> str:
-        """Return ``kind:space:episode``, unique per transition of one monitor."""
-        return f"{self.kind}:{self.space}:{self.episode}"
+        """Return ``kind:space:YYYY-MM-DD``, the day the evidence confirmed it.
+
+        Episode numbers depend on how much history was replayed (a backfill of older
+        months renumbers them); the confirmation day does not, so the same transition keeps
+        its key, and its alert is not sent again, however the history was rebuilt.
+        """
+        return f"{self.kind}:{self.space}:{self.confirmed_on.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -328,4 +339,5 @@ def _transition(
         evidence=tuple(report.key for report in steps),
         outlets=tuple(sorted({report.outlet for report in steps})),
         severity=rules.severity(kind, space),
+        evidence_at=tuple(report.at for report in steps),
     )

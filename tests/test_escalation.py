@@ -50,7 +50,7 @@ def run(
 
 def test_two_outlets_within_the_window_confirm_an_escalation():
     state, transitions = run([(1, [report("a", "north.example", 0), report("b", "east", 1)])])
-    assert [t.key for t in transitions] == ["escalation:security:1"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions] == ["escalation:security:1"]
     only = transitions[0]
     assert only.evidence == ("a", "b")
     assert only.outlets == ("east", "north.example")
@@ -64,7 +64,7 @@ def test_reprints_of_one_story_count_once():
     _, transitions = run([(0, reprints)])
     assert transitions == []
     _, transitions = run([(0, [*reprints, report("own", "outlet9", 0)])])
-    assert [t.key for t in transitions] == ["escalation:security:1"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions] == ["escalation:security:1"]
 
 
 def test_the_same_outlet_twice_counts_once():
@@ -96,7 +96,7 @@ def test_two_outlets_four_days_apart_do_not_confirm_but_three_days_do():
     _, far = run([(0, [report("a", "north", 0)]), (4, [report("b", "east", 4)])])
     assert far == []
     _, near = run([(0, [report("a", "north", 0)]), (3, [report("b", "east", 3)])])
-    assert [t.key for t in near] == ["escalation:security:1"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in near] == ["escalation:security:1"]
 
 
 def test_escalation_is_not_repeated_while_the_space_stays_active():
@@ -106,7 +106,7 @@ def test_escalation_is_not_repeated_while_the_space_stays_active():
         (45, [report("e", "south", 45), report("f", "east", 45)]),  # 25 days after day 20
     ]
     state, transitions = run(batches)
-    assert [t.key for t in transitions] == ["escalation:security:1"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions] == ["escalation:security:1"]
     assert state.active == ("security",)
 
 
@@ -121,7 +121,7 @@ def test_reentry_after_the_space_lapses_opens_a_new_episode():
     state, again = advance(
         state, [report("c", "north", 40), report("d", "west", 40)], day(40), RULES
     )
-    assert [t.key for t in transitions + again] == [
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions + again] == [
         "escalation:security:1",
         "escalation:security:2",
     ]
@@ -135,7 +135,10 @@ def test_reentry_is_found_even_when_no_run_saw_the_space_lapse():
             (40, [report("c", "north", 40), report("d", "west", 40)]),
         ]
     )
-    assert [t.key for t in transitions] == ["escalation:security:1", "escalation:security:2"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions] == [
+        "escalation:security:1",
+        "escalation:security:2",
+    ]
 
 
 def test_spaces_escalate_independently_and_active_follows_the_ladder():
@@ -156,7 +159,7 @@ def test_a_cooperation_step_after_an_escalation_is_a_de_escalation():
     escalation = (1, [report("a", "north", 0), report("b", "east", 1)])
     thaw = (10, [report("c", "north", 10, "cooperation"), report("d", "west", 10, "cooperation")])
     state, transitions = run([escalation, thaw])
-    assert [(t.key, t.severity) for t in transitions] == [
+    assert [(f"{t.kind}:{t.space}:{t.episode}", t.severity) for t in transitions] == [
         ("escalation:security:1", "critical"),
         ("de-escalation:cooperation:1", "info"),
     ]
@@ -179,7 +182,7 @@ def test_a_closing_cooperation_step_needs_fresh_steps_to_reopen_a_front():
     state, later = advance(state, [report("e", "south", 3)], day(3), rules)
     assert later == []
     state, later = advance(state, [report("f", "north", 4)], day(4), rules)
-    assert [t.key for t in later] == ["escalation:security:2"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in later] == ["escalation:security:2"]
     assert later[0].evidence == ("e", "f")
 
 
@@ -187,14 +190,16 @@ def test_the_same_cooperation_step_reported_again_is_not_new():
     first = (1, [report("a", "north", 0, "cooperation"), report("b", "east", 1, "cooperation")])
     echo = (3, [report("c", "west", 3, "cooperation"), report("d", "south", 3, "cooperation")])
     _, transitions = run([first, echo])
-    assert [t.key for t in transitions] == ["de-escalation:cooperation:1"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions] == [
+        "de-escalation:cooperation:1"
+    ]
 
 
 def test_distinct_cooperation_steps_days_apart_are_distinct():
     first = (1, [report("a", "north", 0, "cooperation"), report("b", "east", 1, "cooperation")])
     second = (9, [report("c", "west", 9, "cooperation"), report("d", "north", 9, "cooperation")])
     _, transitions = run([first, second])
-    assert [t.key for t in transitions] == [
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions] == [
         "de-escalation:cooperation:1",
         "de-escalation:cooperation:2",
     ]
@@ -211,7 +216,7 @@ def test_reports_older_than_the_confirm_window_do_not_confirm():
 
 def test_late_reports_inside_the_window_count_where_they_fall():
     state, transitions = run([(1, [report("a", "north", 1)]), (3, [report("b", "east", 0)])])
-    assert [t.key for t in transitions] == ["escalation:security:1"]
+    assert [f"{t.kind}:{t.space}:{t.episode}" for t in transitions] == ["escalation:security:1"]
     # The space was last confirmed by its latest step (day 1), so it lapses 30 days later.
     assert state.confirmed["security"] == day(1)
     later, _ = advance(state, [], day(31.5), RULES)
@@ -324,3 +329,13 @@ def test_rules_from_a_custom_profile(tmp_path):
 def test_rules_reject_unknown_or_bad_keys(tmp_path, line):
     with pytest.raises(ProfileError, match="escalation"):
         EscalationRules.from_profile(load_profile(_profile_with(tmp_path, line)))
+
+
+def test_key_is_the_confirmation_day_and_survives_a_longer_history():
+    recent = [report("c", "north.example", 100), report("d", "east", 101)]
+    _, alone = run([(101, recent)])
+    older = [report("a", "north.example", 0), report("b", "east", 1)]
+    _, rebuilt = run([(1, older), (101, recent)])
+    assert alone[0].episode == 1 and rebuilt[-1].episode == 2  # numbering shifts...
+    assert alone[0].key == rebuilt[-1].key == f"escalation:security:{day(101).date()}"
+    assert rebuilt[0].key == f"escalation:security:{day(1).date()}"
