@@ -135,3 +135,34 @@ def run_cli(
     return subprocess.run(  # noqa: S603 - our own command
         [exe, *args], env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout
     )
+
+
+POSTGRES_ENV = "STRAITWATCH_TEST_POSTGRES_URL"
+
+
+def _postgres_database(base_url: str) -> str:
+    """Create a fresh, empty database on the test server; return its URL."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"sw_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each kind: a SQLite file, and a new database on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'straitwatch.db'}"
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set: .ci/run must start PostgreSQL")
+        pytest.skip(f"no PostgreSQL for tests ({POSTGRES_ENV} unset); .ci/run starts one")
+    return _postgres_database(base)
