@@ -80,6 +80,8 @@ class Source(_Frozen):
     query: str = ""  # gdelt: the DOC API query
     outlet: str = ""
     expected_interval_minutes: int = 24 * 60
+    # Seconds to wait before each request to this source (GDELT asks for about 5).
+    min_interval_seconds: float = 0.0
     enabled: bool = True
 
     @field_validator("url")

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractors.profile import Profile
-from extractors.topics import PartyFinder, PhraseMatcher, Topics, by_sentence, sentence_spans
+from extractors.text import PartyFinder, PhraseMatcher, by_sentence, sentence_spans
+from extractors.topics import Topics
 
 # What may separate two names in an enumeration: "Japan, South Korea and the US".
 _LIST_GAP = re.compile(r"\s*(?:,|and|or|&|/|-|–)?\s*(?:,?\s*(?:and|or)\s+)?(?:the\s+)?", re.I)

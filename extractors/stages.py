@@ -6,7 +6,11 @@ by where it stands (the headline and the lead say what the news is; later senten
 mostly background). The answer is the cooperation space when thaw cues carry enough of
 the total, else the highest conflict space on the ladder whose cues come close to the
 strongest one: an article about a security step that recalls the trade row is security.
-Step or talk is decided the same way from the profile's step and talk cues.
+Step or talk is decided the same way from the profile's step and talk cues, read with
+two kinds of context within each sentence: a step cue that follows a hedge ("may",
+"plans to", "if") names an act not yet taken, so it counts as talk; and a sentence that
+recalls earlier news ("last year", "already") counts its step cues for little, since an
+article's own news is rarely the background it retells.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractors.profile import Profile
-from extractors.topics import PhraseMatcher, by_sentence, sentence_spans
+from extractors.text import PhraseMatcher, by_sentence, sentence_spans
+
+_Hit = tuple[int, int, str]  # start, end, key
+_BLOCKED = "~not"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,16 @@ class StageRules:
     cues: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     step_cues: Mapping[str, float] = field(default_factory=dict)
     talk_cues: Mapping[str, float] = field(default_factory=dict)
+    # Reporting verbs: every article quotes someone, so they count once per article.
+    reporting: tuple[str, ...] = ()
+    reporting_weight: float = 0.3
+    # Words after which a step cue in the same sentence is not a step taken.
+    hedges: tuple[str, ...] = ()
+    # Words that mark a sentence as retelling earlier news, and what its steps count for.
+    background: tuple[str, ...] = ()
+    background_weight: float = 0.3
+    # Phrases that contain a cue without meaning it (the month in "next May").
+    not_cues: tuple[str, ...] = ()
     title_weight: float = 3.0
     lead_weight: float = 1.5
     lead_sentences: int = 2
@@ -87,10 +104,15 @@ class StageClassifier:
             for space in self._spaces
             for phrase in self.rules.cues.get(space, {})
         }
-        self._cues = PhraseMatcher(cue_keys, plurals=True)
+        blocked = {phrase: _BLOCKED for phrase in self.rules.not_cues}
+        self._cues = PhraseMatcher({**blocked, **cue_keys}, plurals=True)
         action_keys = {p: f"step|{p}" for p in self.rules.step_cues}
         action_keys.update({p: f"talk|{p}" for p in self.rules.talk_cues})
-        self._actions = PhraseMatcher(action_keys, plurals=True)
+        action_keys.update({p: f"reporting|{p}" for p in self.rules.reporting})
+        self._actions = PhraseMatcher({**blocked, **action_keys}, plurals=True)
+        context_keys = {p: "background" for p in self.rules.background}
+        context_keys.update({p: "hedge" for p in self.rules.hedges})
+        self._context = PhraseMatcher(context_keys)
 
     def _weight(self, index: int) -> float:
         rules = self.rules
@@ -109,14 +131,8 @@ class StageClassifier:
             sentences += [" ".join(text[start:end].split()) for start, end in spans]
         else:
             spans = []
-        cue_hits = [
-            self._cues.keys(title),
-            *map(set, _keys(by_sentence(spans, self._cues.find(text)))),
-        ]
-        action_hits = [
-            self._actions.keys(title),
-            *map(set, _keys(by_sentence(spans, self._actions.find(text)))),
-        ]
+        cue_found, action_found, context = self._read(title, text, spans)
+        cue_hits = [{key for _, _, key in hits} for hits in cue_found]
         scores = {space: 0.0 for space in self._spaces}
         carriers: dict[str, list[tuple[float, int]]] = {space: [] for space in self._spaces}
         for index, hits in enumerate(cue_hits):
@@ -125,11 +141,33 @@ class StageClassifier:
                 scores[space] += self._weight(index) * gained
                 carriers[space].append((self._weight(index) * gained, index))
         space = self._choose(scores)
-        action = self._action(action_hits)
+        action = self._action(action_found, context)
         ranked = sorted(carriers.get(space or "", []), key=lambda item: (-item[0], item[1]))
         evidence = tuple(sentences[i] for _, i in ranked[: self.rules.max_evidence] if sentences[i])
         ordered = tuple((name, round(scores[name], 3)) for name in self._spaces)
         return Stage(space, action, evidence, ordered)
+
+    def _read(
+        self, title: str, text: str, spans: Sequence[tuple[int, int]]
+    ) -> tuple[list[list[_Hit]], list[list[_Hit]], list[list[_Hit]]]:
+        """Return space cues, action cues and context marks: the title's, then each sentence's.
+
+        ``not_cues`` are matched with the cues, so a cue inside one ("May" in "next May")
+        is consumed by it and dropped here. Context is only read in a text with a step cue.
+        """
+        cues: list[list[_Hit]] = []
+        actions: list[list[_Hit]] = []
+        context: list[list[_Hit]] = []
+        for source, source_spans in ((title, [(0, len(title))]), (text, spans)):
+            if not source_spans:
+                continue
+            cues += by_sentence(source_spans, _kept(self._cues.find(source)))
+            found = _kept(self._actions.find(source))
+            actions += by_sentence(source_spans, found)
+            steps = any(key.startswith("step|") for _, _, key in found)
+            marks = self._context.find(source) if steps else []
+            context += by_sentence(source_spans, marks)
+        return cues, actions, context
 
     def _sentence_gains(self, hits: set[str]) -> dict[str, float]:
         """Return what one sentence's cues add to each space.
@@ -165,20 +203,45 @@ class StageClassifier:
                 return space
         return None
 
-    def _action(self, hits: Sequence[set[str]]) -> str:
-        step = talk = 0.0
-        for index, keys in enumerate(hits):
+    def _action(
+        self,
+        hits: Sequence[Sequence[_Hit]],
+        context: Sequence[Sequence[_Hit]],
+    ) -> str:
+        step = talk = reported = 0.0
+        for index, (keys, marks) in enumerate(zip(hits, context, strict=True)):
             weight = self._weight(index)
-            for key in keys:
-                kind, phrase = key.split("|", 1)
-                if kind == "step":
-                    step += weight * self.rules.step_cues[phrase]
-                else:
-                    talk += weight * self.rules.talk_cues[phrase]
+            sentence_step, sentence_talk = self._sentence_action(keys, marks)
+            step += weight * sentence_step
+            talk += weight * sentence_talk
+            if any(key.startswith("reporting|") for _, _, key in keys):
+                reported = max(reported, weight * self.rules.reporting_weight)
+        talk += reported
         if step == talk:
             return self.rules.default_action
         return "step" if step > talk else "talk"
 
+    def _sentence_action(self, hits: Sequence[_Hit], marks: Sequence[_Hit]) -> tuple[float, float]:
+        """Return what one sentence adds to step and to talk; each distinct cue counts once."""
+        rules = self.rules
+        hedge = min((start for start, _, kind in marks if kind == "hedge"), default=None)
+        background = any(kind == "background" for _, _, kind in marks)
+        first: dict[str, int] = {}
+        for start, _, key in hits:
+            first.setdefault(key, start)
+        step = talk = 0.0
+        for key, start in first.items():
+            kind, phrase = key.split("|", 1)
+            if kind == "reporting":
+                continue
+            if kind == "talk":
+                talk += rules.talk_cues[phrase]
+            elif hedge is not None and hedge < start:
+                talk += rules.step_cues[phrase]
+            else:
+                step += rules.step_cues[phrase] * (rules.background_weight if background else 1.0)
+        return step, talk
 
-def _keys(grouped: Sequence[Sequence[tuple[int, int, str]]]) -> list[list[str]]:
-    return [[key for _, _, key in matches] for matches in grouped]
+
+def _kept(hits: list[_Hit]) -> list[_Hit]:
+    return [hit for hit in hits if hit[2] != _BLOCKED]

@@ -93,3 +93,64 @@ def test_no_cues_means_no_space(classifier: StageClassifier) -> None:
     stage = classifier.classify("Weather in Tokyo and Seoul", "Both cities expect rain.")
     assert stage.space is None
     assert stage.evidence == ()
+
+
+def test_a_step_after_a_hedge_is_talk(classifier: StageClassifier) -> None:
+    hedged = classifier.classify(
+        "Japan ready to impose export curbs if Seoul seizes assets",
+        "Tokyo would impose curbs on chip materials if South Korean courts seized the "
+        "firms' assets.",
+    )
+    announced = classifier.classify(
+        "Japan imposes export curbs after Seoul seizes assets",
+        "Tokyo imposed curbs on chip materials after South Korean courts seized the firms' assets.",
+    )
+    assert hedged.space == announced.space == "economic"
+    assert hedged.action == "talk"
+    assert announced.action == "step"
+
+
+def test_steps_retold_as_background_do_not_make_a_step(classifier: StageClassifier) -> None:
+    stage = classifier.classify(
+        "Japanese beer sales slump in South Korea",
+        "Consumers in South Korea keep up their boycott of Japanese brands. "
+        "Last month Tokyo imposed export curbs on chip materials and removed Seoul from "
+        "its white list.",
+    )
+    assert stage.space == "economic"
+    assert stage.action == "talk"
+
+
+def test_reporting_verbs_count_once(classifier: StageClassifier) -> None:
+    stage = classifier.classify(
+        "A new white list for South Korea",
+        "Japan's cabinet approved removing South Korea from the white list on Friday. "
+        "The trade minister said it was about trust. A spokesman said talks were possible. "
+        "Seoul said it was regrettable. An official in Tokyo said nothing would change. "
+        "Another official said exporters were ready.",
+    )
+    assert stage.action == "step"
+
+
+def test_the_month_may_is_not_a_hedge(tmp_path: Path) -> None:
+    profile = tmp_path / "monitor.toml"
+    profile.write_text(
+        f'extends = "{REPO / "seeds" / "monitor.toml"}"\n[stages]\nnot_cues = []\n',
+        encoding="utf-8",
+    )
+    without = StageClassifier(load_profile(profile))
+    shipped = StageClassifier(load_profile(REPO / "seeds" / "monitor.toml"))
+    title = "Busan picked for fleet review next May"
+    text = "South Korea's navy announced it will host an international fleet review in May."
+    assert shipped.classify(title, text).action == "step"
+    assert without.classify(title, text).action == "talk"
+
+
+def test_unknown_stage_keys_are_refused(tmp_path: Path) -> None:
+    profile = tmp_path / "monitor.toml"
+    profile.write_text(
+        f'extends = "{REPO / "seeds" / "monitor.toml"}"\n[stages]\nhedge = ["may"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="unknown key: hedge"):
+        StageClassifier(load_profile(profile))

@@ -1,4 +1,4 @@
-"""Topics from a seed, and the text tools the scorers share."""
+"""Topics derived from a seed, adjusted by the profile."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from pathlib import Path
 import pytest
 
 from extractors.profile import Profile, load_profile
-from extractors.topics import (
-    PartyFinder,
-    PhraseMatcher,
-    by_sentence,
-    derive_topics,
-    sentence_spans,
-    split_sentences,
-)
+from extractors.topics import derive_topics
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,47 +48,6 @@ not_party = ["North Borea"]
     return load_profile(tmp_path / "monitor.toml")
 
 
-def test_sentences_keep_initials_and_split_cjk() -> None:
-    text = "The U.S. envoy met Mr. Kim. He left!\n日本は反発した。韓国は遺憾を表明"
-    assert split_sentences(text) == (
-        "The U.S. envoy met Mr. Kim.",
-        "He left!",
-        "日本は反発した。",
-        "韓国は遺憾を表明",
-    )
-
-
-def test_sentence_spans_point_into_the_text() -> None:
-    text = "  First one. Second one.  "
-    spans = sentence_spans(text)
-    assert [text[start:end] for start, end in spans] == ["First one.", "Second one."]
-    assert by_sentence(spans, [(3, 4, "a"), (14, 15, "b"), (25, 26, "c")]) == [
-        [(3, 4, "a")],
-        [(14, 15, "b")],
-    ]
-
-
-def test_matcher_whole_words_plurals_and_cjk_inside_words() -> None:
-    matcher = PhraseMatcher({"export curb": "curb", "화이트리스트": "list"}, plurals=True)
-    assert matcher.keys("New Export Curbs bite") == {"curb"}
-    assert matcher.keys("export curbing plans") == set()
-    assert matcher.keys("한국을 화이트리스트에서 뺐다") == {"list"}
-
-
-def test_matcher_case_sensitive_names_also_match_capitals() -> None:
-    matcher = PhraseMatcher({"Moon": "moon"}, case_sensitive=True)
-    assert matcher.keys("MOON said") == {"moon"}
-    assert matcher.keys("Moon’s aides") == {"moon"}
-    assert matcher.keys("a full moon rose") == set()
-
-
-def test_party_finder_blocks_look_alikes_and_reads_compounds(tmp_path: Path) -> None:
-    finder = PartyFinder(_profile(tmp_path))
-    assert finder.keys("North Borea fired a rocket") == set()
-    assert finder.keys("North Borea and Borea traded fire") == {"borea"}
-    assert finder.keys("the AB-pact summit") == {"aland", "borea"}
-
-
 def test_derived_topics_come_from_sentences_naming_the_parties(tmp_path: Path) -> None:
     topics = derive_topics(SEED, _profile(tmp_path))
     phrases = {topic.phrase for topic in topics.items}
@@ -133,10 +85,54 @@ aliases = ["海警"]
     }
 
 
-def test_shipped_seed_topics_ignore_its_reader_comments() -> None:
+def test_profile_phrases_the_seed_mentions_are_found_there(tmp_path: Path) -> None:
+    table = """
+[[topics.add]]
+phrase = "envoy"
+weight = 0.6
+aliases = ["ambassador", "大使"]
+[[topics.add]]
+phrase = "lighthouse"
+weight = 0.7
+[[topics.add]]
+phrase = "quota dispute"
+aliases = ["fishing quota row"]
+"""
+    topics = derive_topics(SEED, _profile(tmp_path, table))
+    by_phrase = {topic.phrase: topic for topic in topics.items}
+    # "envoy" is in the seed once: found there, with the profile's weight and aliases.
+    assert by_phrase["envoy"].kind == "phrase"
+    assert by_phrase["envoy"].mentions == 1
+    assert by_phrase["envoy"].weight == pytest.approx(0.6)
+    assert by_phrase["envoy"].aliases == ("ambassador", "大使")
+    # The seed never says "lighthouse": an addition, not found.
+    assert by_phrase["lighthouse"].kind == "profile"
+    assert by_phrase["lighthouse"].mentions == 0
+    # A repeated seed phrase that is a profile phrase's form becomes that topic.
+    assert "fishing quota row" not in by_phrase
+    assert by_phrase["quota dispute"].kind == "phrase"
+    assert by_phrase["quota dispute"].mentions == 2
+    assert by_phrase["quota dispute"].weight == 1.0
+
+
+def test_shipped_seed_topics_come_from_the_seed() -> None:
     profile = load_profile(REPO / "seeds" / "monitor.toml")
     topics = derive_topics(profile.seed_text(), profile)
+    found = {topic.phrase.lower(): topic for topic in topics.items if topic.kind != "profile"}
+    for phrase in (
+        "gsomia",
+        "comfort women",
+        "forced labor",
+        "export controls",
+        "favored trade partners",  # the seed's words for the white list
+        "rising sun",
+        "boycott",
+        "court ruling",
+        "colonial rule",
+    ):
+        assert found[phrase].mentions >= 1, phrase
+    assert "white list" in found["favored trade partners"].aliases
+    assert len(found) >= 2 * (len(topics.items) - len(found))
     phrases = {topic.phrase.lower() for topic in topics.items}
-    assert {"gsomia", "comfort women", "forced labor", "export controls"} <= phrases
     assert not any(word in phrase for phrase in phrases for word in ("blog", "website"))
     assert "asia times" not in phrases  # the seed's own outlet
