@@ -126,6 +126,36 @@ def serve(profile: ProfileOption = None) -> None:
 
 
 @app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", help="A source to read (repeatable). Default: all that can look back."
+        ),
+    ] = None,
+    alerts: Annotated[
+        str, typer.Option(help="summary (one alert at the end), none, or live (each transition).")
+    ] = "summary",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Score and report; store nothing.")
+    ] = False,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rebuild a past window by hand, in resumable day slices (a Prefect flow run)."""
+    from flows.backfill_cli import run_backfill_command
+
+    apply_prefect_defaults()
+    raise typer.Exit(
+        run_backfill_command(
+            console, _settings(profile), start, end, source, alerts, dry_run, as_json
+        )
+    )
+
+
+@app.command()
 def status(
     profile: ProfileOption = None,
     as_json: JsonOption = False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from extractors.escalation import Transition
@@ -103,4 +104,41 @@ def compose_transition_alert(
         severity=transition.severity,
         tags=tags,
         payload=payload,
+    )
+
+
+def compose_backfill_summary(
+    profile: Profile, start: date, end: date, sources: Sequence[str], transitions: Sequence[Any]
+) -> AlertText:
+    """Return the one alert a backfill sends: the transitions its window holds."""
+    subject = profile.monitor.title or profile.monitor.name
+    title = one_line(
+        f"[straitwatch] {subject} — backfill {start} to {end}: {len(transitions)} transition(s)",
+        200,
+    )
+    lines = [
+        f"Backfill of {subject} from {start} to {end} (sources: {', '.join(sources)}).",
+        f"{len(transitions)} transition(s) in the rebuilt history of this window:",
+        "",
+    ]
+    lines += [
+        f"- {t.at:%Y-%m-%d} {t.kind} {t.space} ({t.severity}): "
+        f"{', '.join(one_line(o, 80) for o in t.outlets)}"
+        for t in transitions
+    ]
+    if not transitions:
+        lines.append("- none: no space was confirmed in this window.")
+    return AlertText(
+        key=f"backfill:{start}:{end}:{','.join(sources)}",
+        kind="summary",
+        title=title,
+        body="\n".join(lines),
+        severity="info",
+        tags=("summary",),
+        payload={
+            "start": str(start),
+            "end": str(end),
+            "sources": list(sources),
+            "transitions": [t.key for t in transitions],
+        },
     )

@@ -48,6 +48,7 @@ class Steps:
     score_batch: Callable[..., Any] = pipeline.score_batch
     store_batch: Callable[..., Any] = pipeline.store_batch
     update_escalation: Callable[..., Any] = tracking.update_escalation
+    rebuild_escalation: Callable[..., Any] = tracking.rebuild_escalation
     deliver_alerts: Callable[..., Any] = alerts.deliver_alerts
 
 
@@ -97,7 +98,7 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
         yield pool
 
 
-def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+def in_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -120,7 +121,7 @@ def run_monitor(
         collected = steps.collect_candidates(config, now)
         candidates = steps.select_new(config, collected, now)
         with extraction_pool(min(config.extract_workers, len(candidates))) as pool:
-            for batch in _batches(candidates, config.batch_size):
+            for batch in in_batches(candidates, config.batch_size):
                 fetched = steps.fetch_batch(config, batch)
                 extracted = steps.extract_batch(fetched, pool)
                 scored = steps.score_batch(config, extracted)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,12 +21,17 @@ from extractors.feeds import (
     parse_sitemap,
     parse_url_list,
 )
-from extractors.fetch import FetchRequest, FetchResult
+from extractors.fetch import Fetcher, FetchRequest, FetchResult
 from extractors.profile import Source
 from extractors.urls import canonical_url
-from flows.pipeline import Candidate, RunConfig, fetch_all, fetch_policy, profile_of
+from flows.pipeline import Candidate, RunConfig, fetch_policy, profile_of
 from storage import queries as q
 from storage.db import make_engine, read_session, write_session
+
+GDELT_CAP = 250  # the DOC API returns at most this many articles per query
+GDELT_FINEST = timedelta(minutes=15)  # a window is not split below this
+MAX_BACKOFF_SECONDS = 120.0
+MAX_SITEMAPS = 200  # child sitemaps followed per source and run
 
 
 @dataclass(frozen=True)
@@ -34,37 +39,6 @@ class Collected:
     entries: tuple[CandidateEntry, ...]
     outcomes: tuple[q.SourceOutcome, ...]
     errors: tuple[q.ErrorRecord, ...]
-
-
-def _source_request(
-    source: Source,
-    state: q.SourceState | None,
-    now: datetime,
-    window: tuple[datetime, datetime] | None,
-) -> FetchRequest:
-    if source.kind == "gdelt":
-        start, end = window or (
-            (state.last_success_at if state and state.last_success_at else now - timedelta(days=1)),
-            now,
-        )
-        return FetchRequest(gdelt_query_url(source.url, source.query, start, end))
-    if source.kind == "feed" and state is not None:
-        return FetchRequest(source.url, etag=state.etag, last_modified=state.last_modified)
-    return FetchRequest(source.url)
-
-
-def _parse_source(
-    source: Source, result: FetchResult, window: tuple[datetime, datetime] | None
-) -> FeedParse:
-    base = result.final_url or source.url
-    if source.kind == "gdelt":
-        return parse_gdelt(result.content, source.name)
-    if source.kind == "sitemap":
-        start, end = window or (None, None)
-        return parse_sitemap(result.content, base, source.name, start=start, end=end)
-    if source.kind == "urls":
-        return parse_url_list(result.content.decode("utf-8", "replace"), base, source.name)
-    return parse_feed(result.content, base, source.name)
 
 
 def _read_local_list(source: Source) -> FeedParse:
@@ -76,86 +50,247 @@ def _read_local_list(source: Source) -> FeedParse:
     return parse_url_list(text, path.as_uri(), source.name)
 
 
+@dataclass
+class _Gathered:
+    """What one source gave in this run: entries, recorded reasons, its last response."""
+
+    entries: list[CandidateEntry] = field(default_factory=list)
+    errors: list[q.ErrorRecord] = field(default_factory=list)
+    failure: FetchResult | FeedParse | None = None
+    last: FetchResult | None = None
+    not_modified: bool = False
+
+    def take(self, source: Source, feed: FeedParse) -> bool:
+        self.errors += [
+            q.ErrorRecord("feed", s.reason, s.detail, source.name, source.url)
+            for s in feed.skipped
+            if s.reason != "duplicate"
+        ]
+        if feed.error is not None:
+            self.failure = feed
+            self.errors.append(
+                q.ErrorRecord("feed", feed.error, feed.detail, source.name, source.url)
+            )
+            return False
+        self.entries += feed.entries
+        return True
+
+    def fail(self, source: Source, result: FetchResult) -> None:
+        self.failure = result
+        self.errors.append(
+            q.ErrorRecord(
+                "source",
+                result.error or "failed",
+                result.detail,
+                source.name,
+                result.url,
+                result.status,
+            )
+        )
+
+    def outcome(self, name: str) -> q.SourceOutcome:
+        if isinstance(self.failure, FetchResult):
+            return q.SourceOutcome(
+                name,
+                ok=False,
+                error=self.failure.error,
+                detail=self.failure.detail,
+                retry_after=self.failure.retry_after,
+            )
+        if isinstance(self.failure, FeedParse):
+            return q.SourceOutcome(
+                name, ok=False, error=self.failure.error, detail=self.failure.detail
+            )
+        last = self.last
+        return q.SourceOutcome(
+            name,
+            ok=True,
+            not_modified=self.not_modified,
+            entries=len(self.entries),
+            etag=last.etag if last else None,
+            last_modified=last.last_modified if last else None,
+        )
+
+
+async def _gather_feed(
+    fetcher: Fetcher,
+    source: Source,
+    state: q.SourceState | None,
+    window: tuple[datetime, datetime] | None,
+) -> _Gathered:
+    got = _Gathered()
+    conditional = window is None and state is not None
+    result = await fetcher.fetch(
+        FetchRequest(
+            source.url,
+            etag=state.etag if conditional and state else None,
+            last_modified=state.last_modified if conditional and state else None,
+        )
+    )
+    got.last = result
+    if not result.ok:
+        got.fail(source, result)
+    elif result.not_modified:
+        got.not_modified = True
+    else:
+        feed = parse_feed(result.content, result.final_url or source.url, source.name)
+        if got.take(source, feed) and window is not None:
+            # A feed only lists what it still lists: keep what falls in the window.
+            got.entries = [
+                e
+                for e in got.entries
+                if e.published is None or window[0] <= e.published < window[1]
+            ]
+    return got
+
+
+async def _gather_gdelt(
+    fetcher: Fetcher, source: Source, start: datetime, end: datetime, got: _Gathered, depth: int = 0
+) -> None:
+    """Query the DOC API for [start, end); split the window in halves while it hits the cap."""
+    result = await _paced_fetch(
+        fetcher, source, gdelt_query_url(source.url, source.query, start, end, GDELT_CAP)
+    )
+    got.last = result
+    if not result.ok:
+        got.fail(source, result)
+        return
+    feed = parse_gdelt(result.content, source.name)
+    if len(feed.entries) >= GDELT_CAP and end - start > GDELT_FINEST and depth < 16:
+        middle = start + (end - start) / 2
+        await _gather_gdelt(fetcher, source, start, middle, got, depth + 1)
+        await _gather_gdelt(fetcher, source, middle, end, got, depth + 1)
+        return
+    got.take(source, feed)
+
+
+async def _paced_fetch(fetcher: Fetcher, source: Source, url: str) -> FetchResult:
+    """Fetch with the source's own pace, backing off on 429/503 (Retry-After honoured)."""
+    for attempt in range(4):
+        if source.min_interval_seconds:
+            await asyncio.sleep(source.min_interval_seconds)
+        result = await fetcher.fetch(FetchRequest(url))
+        if result.error not in ("http_429", "http_503"):
+            return result
+        wait = max(result.retry_after or 0.0, source.min_interval_seconds) * (2**attempt)
+        await asyncio.sleep(min(wait, MAX_BACKOFF_SECONDS))
+    return result
+
+
+async def _gather_sitemap(
+    fetcher: Fetcher, source: Source, window: tuple[datetime, datetime] | None
+) -> _Gathered:
+    got = _Gathered()
+    start, end = window or (None, None)
+    queue, seen = [source.url], set()
+    while queue and len(seen) < MAX_SITEMAPS:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        result = await fetcher.fetch(FetchRequest(url))
+        got.last = result
+        if not result.ok:
+            got.fail(source, result)
+            continue
+        feed = parse_sitemap(
+            result.content, result.final_url or url, source.name, start=start, end=end
+        )
+        if got.take(source, feed):
+            queue += [child for child in feed.sitemaps if child not in seen]
+    return got
+
+
+async def _gather(
+    fetcher: Fetcher,
+    source: Source,
+    state: q.SourceState | None,
+    now: datetime,
+    window: tuple[datetime, datetime] | None,
+) -> _Gathered:
+    if source.url.startswith("file:"):
+        got = _Gathered()
+        got.take(source, _read_local_list(source))
+        return got
+    if source.kind == "gdelt":
+        got = _Gathered()
+        since = state.last_success_at if state and state.last_success_at else None
+        start, end = window or (since or now - timedelta(days=1), now)
+        await _gather_gdelt(fetcher, source, start, end, got)
+        return got
+    if source.kind == "sitemap":
+        return await _gather_sitemap(fetcher, source, window)
+    if source.kind == "urls":
+        got = _Gathered()
+        result = await fetcher.fetch(FetchRequest(source.url))
+        got.last = result
+        if result.ok:
+            got.take(
+                source,
+                parse_url_list(
+                    result.content.decode("utf-8", "replace"),
+                    result.final_url or source.url,
+                    source.name,
+                ),
+            )
+        else:
+            got.fail(source, result)
+        return got
+    return await _gather_feed(fetcher, source, state, window)
+
+
+async def _gather_all(
+    config: RunConfig,
+    due: Sequence[Source],
+    states: dict[str, q.SourceState],
+    now: datetime,
+    window: tuple[datetime, datetime] | None,
+) -> list[_Gathered]:
+    async with Fetcher(fetch_policy(config)) as fetcher:
+        return list(
+            await asyncio.gather(
+                *(_gather(fetcher, s, states.get(s.name), now, window) for s in due)
+            )
+        )
+
+
 def collect_candidates(
     config: RunConfig,
     now: datetime,
     sources: Sequence[str] | None = None,
     window: tuple[datetime, datetime] | None = None,
 ) -> Collected:
-    """Fetch every due source (conditional GET for feeds) and parse its candidate entries."""
+    """Fetch every due source and parse its candidate entries.
+
+    Live (no window): feeds with conditional GET, GDELT since the source's last success.
+    With a window (backfills): GDELT split until under its cap, sitemaps by lastmod, feeds
+    for what they still list in the window.
+    """
     profile = profile_of(config)
-    engine = make_engine(config.db_url)
-    with read_session(engine) as session:
+    with read_session(make_engine(config.db_url)) as session:
         states = q.source_states(session, profile.monitor.name)
     due = [s for s in profile.sources if s.enabled and (sources is None or s.name in sources)]
     due = [s for s in due if not _backing_off(states.get(s.name), now)]
-    remote = [s for s in due if not s.url.startswith("file:")]
-    requests = [_source_request(s, states.get(s.name), now, window) for s in remote]
-    results = asyncio.run(fetch_all(fetch_policy(config), requests))
-    entries: list[CandidateEntry] = []
-    outcomes: list[q.SourceOutcome] = []
-    errors: list[q.ErrorRecord] = []
-    parsed = [(s, _read_local_list(s), None) for s in due if s.url.startswith("file:")]
-    for source, result in zip(remote, results, strict=True):
-        if result.error is not None:
-            outcomes.append(
-                q.SourceOutcome(
-                    source.name,
-                    ok=False,
-                    error=result.error,
-                    detail=result.detail,
-                    retry_after=result.retry_after,
-                )
-            )
-            errors.append(
-                q.ErrorRecord(
-                    "source", result.error, result.detail, source.name, source.url, result.status
-                )
-            )
-            continue
-        if result.not_modified:
-            outcomes.append(
-                q.SourceOutcome(
-                    source.name,
-                    ok=True,
-                    not_modified=True,
-                    etag=result.etag,
-                    last_modified=result.last_modified,
-                )
-            )
-            continue
-        parsed.append((source, _parse_source(source, result, window), result))
-    for source, feed, result in parsed:
-        errors += [
-            q.ErrorRecord("feed", s.reason, s.detail, source.name, source.url)
-            for s in feed.skipped
-            if s.reason != "duplicate"
-        ]
-        if feed.error is not None:
-            outcomes.append(
-                q.SourceOutcome(source.name, ok=False, error=feed.error, detail=feed.detail)
-            )
-            errors.append(q.ErrorRecord("feed", feed.error, feed.detail, source.name, source.url))
-            continue
-        entries.extend(feed.entries)
-        outcomes.append(
-            q.SourceOutcome(
-                source.name,
-                ok=True,
-                entries=len(feed.entries),
-                etag=result.etag if result else None,
-                last_modified=result.last_modified if result else None,
-            )
-        )
-    return Collected(tuple(entries), tuple(outcomes), tuple(errors))
+    gathered = asyncio.run(_gather_all(config, due, states, now, window))
+    return Collected(
+        entries=tuple(e for g in gathered for e in g.entries),
+        outcomes=tuple(g.outcome(s.name) for s, g in zip(due, gathered, strict=True)),
+        errors=tuple(e for g in gathered for e in g.errors),
+    )
 
 
 def _backing_off(state: q.SourceState | None, now: datetime) -> bool:
     return bool(state and state.retry_not_before and state.retry_not_before > now)
 
 
-def select_new(config: RunConfig, collected: Collected, now: datetime) -> list[Candidate]:
-    """Return candidates never seen (or failed and worth a retry), one per canonical URL."""
+def select_new(
+    config: RunConfig, collected: Collected, now: datetime, record: bool = True
+) -> list[Candidate]:
+    """Return candidates never seen (or failed and worth a retry), one per canonical URL.
+
+    With ``record`` (the default) the sources' outcomes and recorded reasons are saved in
+    the same transaction; without it nothing is written (dry runs).
+    """
     profile = profile_of(config)
     by_key: dict[str, Candidate] = {}
     new_per_source: dict[str, int] = {}
@@ -165,6 +300,10 @@ def select_new(config: RunConfig, collected: Collected, now: datetime) -> list[C
             continue
         by_key[key] = Candidate(entry.url, key, entry.source, entry.title, entry.published)
     engine = make_engine(config.db_url)
+    if not record:
+        with read_session(engine) as session:
+            fresh = q.unseen_keys(session, profile.monitor.name, list(by_key), config.max_attempts)
+        return [c for key, c in by_key.items() if key in fresh]
     with write_session(engine) as session:
         fresh = q.unseen_keys(session, profile.monitor.name, list(by_key), config.max_attempts)
         for candidate in by_key.values():

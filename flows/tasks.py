@@ -25,3 +25,6 @@ update_escalation = task(
     tracking.update_escalation, name="update-escalation", cache_policy=NO_CACHE
 )
 deliver_alerts = task(alerts.deliver_alerts, name="deliver-alerts", cache_policy=NO_CACHE)
+rebuild_escalation = task(
+    tracking.rebuild_escalation, name="rebuild-escalation", cache_policy=NO_CACHE
+)

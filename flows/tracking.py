@@ -6,14 +6,16 @@ the state row's lock, so two runs at once cannot decide the same transition twic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
-from extractors.escalation import DisputeState, EscalationRules, Report, advance
+from extractors.escalation import DisputeState, EscalationRules, Report, Transition, advance
+from extractors.profile import Profile
 from flows.messages import compose_transition_alert
 from flows.pipeline import RunConfig, profile_of
 from storage import tracker
-from storage.db import make_engine, write_session
+from storage.db import Session, make_engine, write_session
 from storage.outbox import AlertRecord
 
 
@@ -23,6 +25,68 @@ class EscalationOutcome:
     active: tuple[str, ...] = ()
     queued_alerts: int = 0
     reports: int = 0
+    # (key, kind, space, day) of each transition new to the history, for summaries
+    decided: tuple[tuple[str, str, str, str], ...] = ()
+
+
+def _report(row: tracker.ReportRow) -> Report:
+    return Report(
+        key=row.canonical_url,
+        cluster=str(row.cluster_id or row.canonical_url),
+        outlet=row.outlet,
+        at=row.at,
+        space=row.space,
+        action=row.action,
+    )
+
+
+def _persist(
+    session: Session,
+    profile: Profile,
+    state: DisputeState,
+    decided: Sequence[tuple[Transition, tuple[str, ...]]],
+    rows: Sequence[tracker.ReportRow],
+    now: datetime,
+    mode: str,
+    silent: bool,
+) -> EscalationOutcome:
+    """Save the state and each decided transition with its alert, in the caller's transaction."""
+    monitor = profile.monitor.name
+    known = tracker.transition_keys(session, monitor)
+    fresh = [(t, active) for t, active in decided if t.key not in known]
+    evidence = tracker.reports_by_keys(session, monitor, [k for t, _ in fresh for k in t.evidence])
+    records, alerts = [], []
+    for t, active in fresh:
+        records.append(
+            tracker.TransitionRecord(
+                key=t.key,
+                kind=t.kind,
+                space=t.space,
+                episode=t.episode,
+                severity=t.severity,
+                at=t.at,
+                evidence=t.evidence,
+                outlets=t.outlets,
+                active_after=active,
+                mode=mode,
+            )
+        )
+        text = compose_transition_alert(
+            profile, t, [evidence[k] for k in t.evidence if k in evidence], active
+        )
+        alerts.append(
+            AlertRecord(**{**text.__dict__, "status": "silenced" if silent else "pending"})
+        )
+    tracker.save_escalation(
+        session, monitor, state.to_json(), records, alerts, [r.article_id for r in rows], now
+    )
+    return EscalationOutcome(
+        transitions=tuple(t.key for t, _ in fresh),
+        active=state.active,
+        queued_alerts=0 if silent else len(alerts),
+        reports=len(rows),
+        decided=tuple((t.key, t.kind, t.space, t.confirmed_on.isoformat()) for t, _ in fresh),
+    )
 
 
 def update_escalation(
@@ -30,56 +94,51 @@ def update_escalation(
 ) -> EscalationOutcome:
     """Feed newly staged matches to the tracker; persist state, history and alerts together."""
     profile = profile_of(config)
-    monitor = profile.monitor.name
     rules = EscalationRules.from_profile(profile)
     with write_session(make_engine(config.db_url)) as session:
-        state = DisputeState.from_json(tracker.lock_dispute_state(session, monitor, now))
-        rows = tracker.pending_reports(session, monitor)
-        reports = [
-            Report(
-                key=r.canonical_url,
-                cluster=str(r.cluster_id or r.canonical_url),
-                outlet=r.outlet,
-                at=r.at,
-                space=r.space,
-                action=r.action,
-            )
-            for r in rows
-        ]
-        new_state, transitions = advance(state, reports, now, rules)
-        keys = [k for t in transitions for k in t.evidence]
-        evidence = tracker.reports_by_keys(session, monitor, keys)
-        records, alerts = [], []
-        for t in transitions:
-            records.append(
-                tracker.TransitionRecord(
-                    key=t.key,
-                    kind=t.kind,
-                    space=t.space,
-                    episode=t.episode,
-                    severity=t.severity,
-                    at=t.at,
-                    evidence=t.evidence,
-                    outlets=t.outlets,
-                    active_after=new_state.active,
-                    mode=mode,
-                )
-            )
-            alert = compose_transition_alert(
-                profile, t, [evidence[k] for k in t.evidence if k in evidence], new_state.active
-            )
-            alerts.append(
-                AlertRecord(**{**alert.__dict__, "status": "silenced" if silent else "pending"})
-            )
-        tracker.save_escalation(
-            session,
-            monitor,
-            new_state.to_json(),
-            records,
-            alerts,
-            [r.article_id for r in rows],
-            now,
+        state = DisputeState.from_json(
+            tracker.lock_dispute_state(session, profile.monitor.name, now)
         )
-    return EscalationOutcome(
-        tuple(t.key for t in transitions), new_state.active, 0 if silent else len(alerts), len(rows)
-    )
+        rows = tracker.pending_reports(session, profile.monitor.name)
+        state, transitions = advance(state, [_report(r) for r in rows], now, rules)
+        return _persist(
+            session,
+            profile,
+            state,
+            [(t, state.active) for t in transitions],
+            rows,
+            now,
+            mode,
+            silent,
+        )
+
+
+def _end_of(day: date, now: datetime) -> datetime:
+    return min(datetime.combine(day, time.max, tzinfo=UTC), now)
+
+
+def rebuild_escalation(
+    config: RunConfig, now: datetime, *, silent: bool = True, mode: str = "backfill"
+) -> EscalationOutcome:
+    """Replay every stored stage report in time order, day by day, into a fresh state.
+
+    Used after a backfill: history that arrived late is decided where it belongs, the
+    transitions the history lacks are added (silenced unless asked otherwise), and the
+    state the next live run continues from is the one the whole history leads to.
+    """
+    profile = profile_of(config)
+    rules = EscalationRules.from_profile(profile)
+    with write_session(make_engine(config.db_url)) as session:
+        tracker.lock_dispute_state(session, profile.monitor.name, now)
+        rows = tracker.pending_reports(session, profile.monitor.name, everything=True)
+        by_day: dict[date, list[Report]] = {}
+        for row in rows:
+            if row.at <= now:
+                by_day.setdefault(row.at.date(), []).append(_report(row))
+        state, decided = DisputeState(), []
+        for day in sorted(by_day):
+            state, transitions = advance(state, by_day[day], _end_of(day, now), rules)
+            decided += [(t, state.active) for t in transitions]
+        state, transitions = advance(state, [], now, rules)
+        decided += [(t, state.active) for t in transitions]
+        return _persist(session, profile, state, decided, rows, now, mode, silent)

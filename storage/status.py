@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -86,4 +87,21 @@ def status_summary(session: Session, monitor: str, limit: int = 10) -> StatusSum
         deliveries=deliveries,
         runs=latest(RunRecord, col(RunRecord.id), RunRecord.monitor == monitor),
         counts=counts,
+    )
+
+
+def transitions_between(
+    session: Session, monitor: str, start: datetime, end: datetime
+) -> list[StageTransition]:
+    """Return the stage history's transitions decided in [start, end), oldest first."""
+    return list(
+        session.exec(
+            select(StageTransition)
+            .where(
+                StageTransition.monitor == monitor,
+                StageTransition.at >= start,
+                StageTransition.at < end,
+            )
+            .order_by(col(StageTransition.at))
+        ).all()
     )

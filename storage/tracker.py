@@ -62,19 +62,24 @@ def _report_row(row: Article) -> ReportRow:
     )
 
 
-def pending_reports(session: Session, monitor: str) -> list[ReportRow]:
-    """Return staged matches the escalation tracker has not taken into account yet."""
-    rows = session.exec(
-        select(Article)
-        .where(
-            Article.monitor == monitor,
-            col(Article.relevant).is_(True),
-            col(Article.space).is_not(None),
-            col(Article.escalated_at).is_(None),
-        )
-        .order_by(col(Article.published_at), col(Article.id))
-    ).all()
+def pending_reports(session: Session, monitor: str, *, everything: bool = False) -> list[ReportRow]:
+    """Return staged matches the tracker has not taken into account yet (or all of them)."""
+    query = select(Article).where(
+        Article.monitor == monitor,
+        col(Article.relevant).is_(True),
+        col(Article.space).is_not(None),
+    )
+    if not everything:
+        query = query.where(col(Article.escalated_at).is_(None))
+    rows = session.exec(query.order_by(col(Article.published_at), col(Article.id))).all()
     return [_report_row(row) for row in rows]
+
+
+def transition_keys(session: Session, monitor: str) -> set[str]:
+    """Return the keys of every transition already in the stage history."""
+    return set(
+        session.exec(select(StageTransition.key).where(StageTransition.monitor == monitor)).all()
+    )
 
 
 def reports_by_keys(session: Session, monitor: str, keys: Sequence[str]) -> dict[str, ReportRow]:

@@ -166,3 +166,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
             pytest.fail(f"{POSTGRES_ENV} is not set: .ci/run must start PostgreSQL")
         pytest.skip(f"no PostgreSQL for tests ({POSTGRES_ENV} unset); .ci/run starts one")
     return _postgres_database(base)
+
+
+def decoded_subject(message: Message) -> str:
+    """Return an email's Subject with RFC 2047 encoded words decoded."""
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(message["Subject"])))
