@@ -7,17 +7,65 @@ values that need no caching, so hashing them is switched off (NO_CACHE).
 
 from __future__ import annotations
 
-from prefect import task
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from prefect import get_client, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from flows import alerts, pipeline, sources, tracking
+from flows.pipeline import Candidate, Fetched, RunConfig
+
+HOST_LIMIT_PREFIX = "straitwatch-host-"
+_limits_known: set[str] = set()
+
+
+def host_limit_name(host: str) -> str:
+    """Return the Prefect global concurrency limit that guards one host."""
+    return HOST_LIMIT_PREFIX + re.sub(r"[^A-Za-z0-9._-]", "-", host.lower())
+
+
+def _ensure_host_limits(names: Sequence[str]) -> None:
+    # One slot per host: whichever worker holds it fetches from that host (with the
+    # profile's own per-host concurrency and delay); the others wait their turn.
+    missing = [n for n in names if n not in _limits_known]
+    if not missing:
+        return
+    with get_client(sync_client=True) as client:
+        for name in missing:
+            try:
+                client.read_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                try:
+                    client.create_global_concurrency_limit(
+                        GlobalConcurrencyLimitCreate(name=name, limit=1)
+                    )
+                except ObjectAlreadyExists:
+                    pass  # another worker created it first
+    _limits_known.update(missing)
+
+
+@task(name="fetch-batch", cache_policy=NO_CACHE)
+def fetch_batch(config: RunConfig, batch: Sequence[Candidate]) -> Fetched:
+    """Fetch a batch while holding the hosts' global slots, shared by all workers."""
+    hosts = sorted({urlsplit(c.url).hostname or "" for c in batch} - {""})
+    names = [host_limit_name(h) for h in hosts]
+    if not names:
+        return pipeline.fetch_batch(config, batch)
+    _ensure_host_limits(names)
+    with concurrency(names, occupy=1, strict=True):
+        return pipeline.fetch_batch(config, batch)
+
 
 prepare_database = task(pipeline.prepare_database, name="prepare-database", cache_policy=NO_CACHE)
 collect_candidates = task(
     sources.collect_candidates, name="collect-candidates", cache_policy=NO_CACHE
 )
 select_new = task(sources.select_new, name="select-new", cache_policy=NO_CACHE)
-fetch_batch = task(pipeline.fetch_batch, name="fetch-batch", cache_policy=NO_CACHE)
 extract_batch = task(pipeline.extract_batch, name="extract-batch", cache_policy=NO_CACHE)
 score_batch = task(pipeline.score_batch, name="score-batch", cache_policy=NO_CACHE)
 store_batch = task(pipeline.store_batch, name="store-batch", cache_policy=NO_CACHE)

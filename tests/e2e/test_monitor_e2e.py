@@ -4,14 +4,17 @@ a real SQLite file and a real Prefect server; `straitwatch run` as a user runs i
 from __future__ import annotations
 
 import json
-import sqlite3
 from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
+from prefect import get_client
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlalchemy import create_engine, text
 
 from flows.demo import DEMO_SITE, demo_profile_text
 from flows.demo_server import serve_site
+from flows.tasks import host_limit_name
 from tests.conftest import cli_env, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -28,15 +31,16 @@ def _body(message) -> str:  # type: ignore[no-untyped-def]
     return message.get_payload(decode=True).decode("utf-8", "replace")
 
 
-def test_two_outlets_one_email_then_silence(tmp_path: Path, smtp_server, prefect_api) -> None:
-    db = tmp_path / "monitor.db"
+def test_two_outlets_one_email_then_silence(
+    tmp_path: Path, smtp_server, prefect_api, database_url: str
+) -> None:
     with serve_site(DEMO_SITE) as site:
         profile = tmp_path / "profile.toml"
         profile.write_text(demo_profile_text(site.base_url), encoding="utf-8")
         env = cli_env(
             tmp_path,
             prefect_api,
-            STRAITWATCH_DATABASE_URL=f"sqlite:///{db}",
+            STRAITWATCH_DATABASE_URL=database_url,
             STRAITWATCH_APPRISE_URLS=smtp_server.url(),
         )
 
@@ -75,15 +79,22 @@ def test_two_outlets_one_email_then_silence(tmp_path: Path, smtp_server, prefect
         assert state["alerts"][0]["status"] == "sent"
         assert "s3cretpass" not in status.stdout
 
-    with sqlite3.connect(db) as conn:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
         rows = conn.execute(
-            "SELECT canonical_url, cluster_id FROM article WHERE relevant"
+            text("SELECT canonical_url, cluster_id FROM article WHERE relevant")
         ).fetchall()
         urls = [r[0] for r in rows]
         assert len(urls) == len(set(urls))
         assert not any("utm_" in u for u in urls)
         clusters = [r[1] for r in rows]
         assert len(set(clusters)) < len(clusters)  # the wire reprint joined its original
-        reasons = {r[0] for r in conn.execute("SELECT reason FROM fetch_error")}
+        reasons = {r[0] for r in conn.execute(text("SELECT reason FROM fetch_error"))}
         assert "robots_disallowed" in reasons
         assert "no_body" in reasons
+    engine.dispose()
+
+    # Fetching held the host's global concurrency slot, shared by every worker.
+    with temporary_settings({PREFECT_API_URL: prefect_api}), get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(host_limit_name("127.0.0.1"))
+    assert limit.limit == 1 and limit.active_slots == 0
