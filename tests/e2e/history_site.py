@@ -50,6 +50,9 @@ STEP_B = (
 )
 
 
+DAY_OF_STEP = datetime(2019, 8, 22, tzinfo=UTC)
+
+
 def _filler(n: int) -> tuple[str, str]:
     rng = random.Random(n)  # noqa: S311 - text for a fixture, not security
     sentences = [
