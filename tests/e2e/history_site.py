@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
     site: HistorySite
     pages: dict[str, bytes]
     throttle_every: int
+    delay: float = 0.0
     lock = threading.Lock()
 
     def log_message(self, *args: object) -> None:
@@ -124,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(429, b"Please limit requests", "text/plain", {"Retry-After": "1"})
             return self._doc(parse_qs(parts.query))
         if parts.path in self.pages:
+            if self.delay and not parts.path.endswith(".xml"):
+                time.sleep(self.delay)
             kind = "application/xml" if parts.path.endswith(".xml") else "text/html; charset=utf-8"
             return self._send(200, self.pages[parts.path], kind)
         return self._send(404, b"not found", "text/plain")
@@ -161,12 +165,19 @@ def _sitemap(base: str, pages: list[tuple[str, datetime]]) -> bytes:
 
 @contextmanager
 def serve_history(
-    day: datetime, gdelt_articles: int = 600, throttle_every: int = 4
+    day: datetime,
+    gdelt_articles: int = 600,
+    throttle_every: int = 4,
+    days: int = 1,
+    delay: float = 0.0,
 ) -> Iterator[HistorySite]:
-    """Serve a day of history: ``gdelt_articles`` filler pages and the two outlets' step."""
+    """Serve history from ``day``: filler pages spread over ``days`` and the outlets' step.
+
+    ``delay`` slows every article page down, for tests that must catch a run midway.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     base = f"http://127.0.0.1:{server.server_port}"
-    spread = timedelta(days=1) / max(gdelt_articles, 1)
+    spread = timedelta(days=days) / max(gdelt_articles, 1)
     gdelt = [(f"/wire/{n}", day + spread * n) for n in range(gdelt_articles)]
     step_at = day + timedelta(hours=9)
     outlets = {
@@ -187,7 +198,9 @@ def serve_history(
     ).encode()
     site = HistorySite(base, gdelt, outlets)
     handler = type(
-        "Handler", (_Handler,), {"site": site, "pages": pages, "throttle_every": throttle_every}
+        "Handler",
+        (_Handler,),
+        {"site": site, "pages": pages, "throttle_every": throttle_every, "delay": delay},
     )
     server.RequestHandlerClass = handler
     thread = threading.Thread(target=server.serve_forever, daemon=True)
