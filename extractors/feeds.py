@@ -129,7 +129,10 @@ def _looks_like_html(content: bytes) -> bool:
 
 def _feed_moment(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        # dict.get, not entry.get: feedparser maps a missing updated_parsed to an unparseable
+        # published_parsed with a DeprecationWarning, which turns into a crash wherever
+        # warnings are errors.
+        parsed = dict.get(entry, key)
         if parsed:
             return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     return None

@@ -213,7 +213,11 @@ def _close_finished(
         for alert in pending:
             wanted = [c.name for c in channels if c.wants(alert.tags)]
             missing = [c for c in wanted if c not in alert.sent_channels]
-            if not missing:
+            if not wanted:
+                # No usable channel wants it (none configured, or all invalid): it waits
+                # for one, visible as pending in `status`, rather than counting as sent.
+                left += 1
+            elif not missing:
                 done.append(alert.id)
             elif all(alert.attempts.get(c, 0) >= max_attempts for c in missing):
                 given_up.append(alert.id)

@@ -126,6 +126,8 @@ def run_monitor(
                 extracted = steps.extract_batch(fetched, pool)
                 scored = steps.score_batch(config, extracted)
                 counts.add(steps.store_batch(config, scored, now, run_id))
+        # Only now, with every candidate stored, may the feeds answer 304 next time.
+        sources.save_validators(config, collected, now)
         escalation = steps.update_escalation(config, now)
         channels, problems = alerts.load_channels(
             alert_config.urls, alert_config.config_file, alert_config.console_fallback

@@ -119,6 +119,19 @@ async def fetch_all(policy: FetchPolicy, requests: Sequence[FetchRequest]) -> li
         return await fetch_pages(fetcher, requests)
 
 
+def log_reasons(errors: Sequence[q.ErrorRecord]) -> None:
+    """Log each recorded reason once, as stored (the run's log tells what `status` shows)."""
+    for error in errors:
+        log.warning(
+            "%s %s: %s%s%s",
+            error.stage,
+            error.reason,
+            error.url or error.source,
+            " — " if error.detail else "",
+            error.detail,
+        )
+
+
 # ---------------------------------------------------------------- fetch, extract, score, store
 
 
@@ -297,4 +310,5 @@ def store_batch(
             counts.matches += int(result.created and record.relevant)
         q.record_seen(session, monitor, seen, now)
         q.record_errors(session, monitor, errors, now, run_id)
+    log_reasons(errors)
     return counts

@@ -24,7 +24,7 @@ from extractors.feeds import (
 from extractors.fetch import Fetcher, FetchRequest, FetchResult
 from extractors.profile import Source
 from extractors.urls import canonical_url
-from flows.pipeline import Candidate, RunConfig, fetch_policy, profile_of
+from flows.pipeline import Candidate, RunConfig, fetch_policy, log_reasons, profile_of
 from storage import queries as q
 from storage.db import make_engine, read_session, write_session
 
@@ -214,7 +214,7 @@ async def _gather(
         return got
     if source.kind == "gdelt":
         got = _Gathered()
-        since = state.last_success_at if state and state.last_success_at else None
+        since = state.cursor_at if state and state.cursor_at else None
         start, end = window or (since or now - timedelta(days=1), now)
         await _gather_gdelt(fetcher, source, start, end, got)
         return got
@@ -311,9 +311,19 @@ def select_new(
                 new_per_source[candidate.source] = new_per_source.get(candidate.source, 0) + 1
         for outcome in collected.outcomes:
             outcome = _with_new(outcome, new_per_source.get(outcome.name, 0))
-            q.record_source_outcome(session, profile.monitor.name, outcome, now)
+            q.record_source_outcome(session, profile.monitor.name, outcome, now, validators=False)
         q.record_errors(session, profile.monitor.name, collected.errors, now)
+    log_reasons(collected.errors)
     return [c for key, c in by_key.items() if key in fresh]
+
+
+def save_validators(config: RunConfig, collected: Collected, now: datetime) -> None:
+    """Keep each source's ETag, Last-Modified and window cursor: its candidates are stored."""
+    monitor = profile_of(config).monitor.name
+    with write_session(make_engine(config.db_url)) as session:
+        for outcome in collected.outcomes:
+            if outcome.ok:
+                q.save_validators(session, monitor, outcome, now)
 
 
 def _with_new(outcome: q.SourceOutcome, count: int) -> q.SourceOutcome:

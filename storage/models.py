@@ -41,6 +41,8 @@ class Source(SQLModel, table=True):
     last_error: str | None = None
     last_error_detail: str | None = None
     retry_not_before: datetime | None = None
+    # End of the last window whose candidates were all stored (GDELT's next "since").
+    cursor_at: datetime | None = None
     health: str = "unknown"  # ok | failing | silent | unknown
     entries_seen: int = 0
 

@@ -69,6 +69,7 @@ class SourceState:
     last_error: str | None
     last_error_detail: str | None
     retry_not_before: datetime | None
+    cursor_at: datetime | None
     health: str
     entries_seen: int
 
@@ -100,6 +101,7 @@ def _source_state(row: Source) -> SourceState:
         last_error=row.last_error,
         last_error_detail=row.last_error_detail,
         retry_not_before=row.retry_not_before,
+        cursor_at=row.cursor_at,
         health=row.health,
         entries_seen=row.entries_seen,
     )
@@ -126,9 +128,15 @@ class SourceOutcome:
 
 
 def record_source_outcome(
-    session: Session, monitor: str, outcome: SourceOutcome, now: datetime
+    session: Session, monitor: str, outcome: SourceOutcome, now: datetime, validators: bool = True
 ) -> None:
-    """Update a source's fetch state after one attempt."""
+    """Update a source's fetch state after one attempt.
+
+    With ``validators=False`` a fresh response's ETag and Last-Modified are not kept yet
+    (the old ones are dropped): they are saved by ``save_validators`` once the run has
+    stored every candidate, so a run that dies midway is followed by a full fetch, not a
+    304 that would hide the entries it never stored.
+    """
     row = session.exec(
         select(Source).where(Source.monitor == monitor, Source.name == outcome.name)
     ).one()
@@ -139,8 +147,10 @@ def record_source_outcome(
         row.last_error = row.last_error_detail = None
         row.health = "ok"
         row.entries_seen += outcome.entries
-        if outcome.etag or outcome.last_modified or not outcome.not_modified:
-            row.etag, row.last_modified = outcome.etag, outcome.last_modified
+        if not outcome.not_modified:
+            row.etag, row.last_modified = (
+                (outcome.etag, outcome.last_modified) if validators else (None, None)
+            )
         if outcome.new_entries:
             row.last_new_at = now
         row.retry_not_before = None
@@ -150,6 +160,19 @@ def record_source_outcome(
         row.health = "failing"
         if outcome.retry_after:
             row.retry_not_before = now + timedelta(seconds=outcome.retry_after)
+    session.add(row)
+
+
+def save_validators(
+    session: Session, monitor: str, outcome: SourceOutcome, cursor_at: datetime
+) -> None:
+    """Keep a source's validators and window cursor, now that its candidates are stored."""
+    row = session.exec(
+        select(Source).where(Source.monitor == monitor, Source.name == outcome.name)
+    ).one()
+    if not outcome.not_modified:
+        row.etag, row.last_modified = outcome.etag, outcome.last_modified
+    row.cursor_at = cursor_at
     session.add(row)
 
 

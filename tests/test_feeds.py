@@ -233,3 +233,14 @@ javascript:void(0)
     ]
     assert [skip.reason for skip in result.skipped] == ["duplicate", "bad_link"]
     assert parse_url_list("# nothing\n\n", "https://a.example/", "list").error == "empty"
+
+
+def test_an_unreadable_date_leaves_the_entry_undated_without_a_warning():
+    document = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>Odd date</title><link>https://a.example/odd</link>
+<pubDate>the day after tomorrow</pubDate></item></channel></rss>"""
+    # pytest runs with warnings as errors: feedparser's fallback warning would raise here.
+    result = parse_feed(document, "https://a.example/rss.xml", "s", now=NOW)
+    assert [(entry.url, entry.published) for entry in result.entries] == [
+        ("https://a.example/odd", None)
+    ]
