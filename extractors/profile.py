@@ -109,6 +109,7 @@ class Profile(_Frozen):
     relevance: Mapping[str, Any] = Field(default_factory=dict)
     stages: Mapping[str, Any] = Field(default_factory=dict)
     escalation: Mapping[str, Any] = Field(default_factory=dict)
+    health: Mapping[str, Any] = Field(default_factory=dict)
 
     @property
     def seed_path(self) -> Path:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from extractors.escalation import Transition
+from extractors.health import HealthChange
 from extractors.profile import Profile
 from storage.tracker import ReportRow
 
@@ -140,5 +141,37 @@ def compose_backfill_summary(
             "end": str(end),
             "sources": list(sources),
             "transitions": [t.key for t in transitions],
+        },
+    )
+
+
+def compose_health_alert(profile: Profile, change: HealthChange, url: str) -> AlertText:
+    """Return the alert that a source started failing or going quiet, or recovered."""
+    subject = profile.monitor.title or profile.monitor.name
+    if change.kind == "health":
+        headline = f"source {change.source} is {change.problem}"
+        body = (
+            f"{subject}: the source {change.source} is {change.problem}: {change.detail}.\n"
+            f"Address: {one_line(url, 300)}\nThis is one notice for the whole episode; "
+            f"another comes when the source recovers. `straitwatch status` shows the "
+            f"recorded reasons."
+        )
+        severity = "high"
+    else:
+        headline = f"source {change.source} recovered"
+        body = f"{subject}: the source {change.source} is no longer {change.problem}."
+        severity = "info"
+    return AlertText(
+        key=change.key,
+        kind=change.kind,
+        title=one_line(f"[straitwatch] {subject} — {headline}", 200),
+        body=body,
+        severity=severity,
+        tags=("health", change.kind, severity),
+        payload={
+            "source": change.source,
+            "problem": change.problem,
+            "episode": change.episode,
+            "detail": change.detail,
         },
     )

@@ -49,6 +49,7 @@ class Steps:
     store_batch: Callable[..., Any] = pipeline.store_batch
     update_escalation: Callable[..., Any] = tracking.update_escalation
     rebuild_escalation: Callable[..., Any] = tracking.rebuild_escalation
+    check_health: Callable[..., Any] = sources.check_health
     deliver_alerts: Callable[..., Any] = alerts.deliver_alerts
 
 
@@ -120,6 +121,7 @@ def run_monitor(
     try:
         collected = steps.collect_candidates(config, now)
         candidates = steps.select_new(config, collected, now)
+        health = steps.check_health(config, now)
         with extraction_pool(min(config.extract_workers, len(candidates))) as pool:
             for batch in in_batches(candidates, config.batch_size):
                 fetched = steps.fetch_batch(config, batch)
@@ -148,6 +150,7 @@ def run_monitor(
             "new": len(candidates),
             **asdict(counts),
             "transitions": list(escalation.transitions),
+            "source_health": list(health),
             "active": list(escalation.active),
             "alerts_sent": len(delivery.sent),
             "alerts_failed": len(delivery.failed),

@@ -22,11 +22,14 @@ from extractors.feeds import (
     parse_url_list,
 )
 from extractors.fetch import Fetcher, FetchRequest, FetchResult
+from extractors.health import HealthRules, SourceHealth, health_change
 from extractors.profile import Source
 from extractors.urls import canonical_url
+from flows.messages import compose_health_alert
 from flows.pipeline import Candidate, RunConfig, fetch_policy, log_reasons, profile_of
 from storage import queries as q
 from storage.db import make_engine, read_session, write_session
+from storage.outbox import AlertRecord, add_alerts
 
 GDELT_CAP = 250  # the DOC API returns at most this many articles per query
 GDELT_FINEST = timedelta(minutes=15)  # a window is not split below this
@@ -328,3 +331,43 @@ def save_validators(config: RunConfig, collected: Collected, now: datetime) -> N
 
 def _with_new(outcome: q.SourceOutcome, count: int) -> q.SourceOutcome:
     return replace(outcome, new_entries=count)
+
+
+def check_health(config: RunConfig, now: datetime) -> list[str]:
+    """Open or close source-health episodes; queue one alert per change. Return their keys."""
+    profile = profile_of(config)
+    rules = HealthRules.from_profile(profile)
+    monitor = profile.monitor.name
+    configured = {s.name: s for s in profile.sources if s.enabled}
+    changes = []
+    with write_session(make_engine(config.db_url)) as session:
+        for state in q.source_states(session, monitor).values():
+            source = configured.get(state.name)
+            if source is None:
+                continue
+            change = health_change(
+                SourceHealth(
+                    name=state.name,
+                    error_streak=state.error_streak,
+                    last_error=state.last_error,
+                    last_new_at=state.last_new_at,
+                    expected_interval=timedelta(minutes=source.expected_interval_minutes),
+                    open_problem=state.health_problem,
+                    episode=state.health_episode,
+                ),
+                now,
+                rules,
+            )
+            if change is None:
+                continue
+            q.set_health_episode(
+                session,
+                monitor,
+                state.name,
+                change.problem if change.kind == "health" else None,
+                change.episode,
+            )
+            text = compose_health_alert(profile, change, source.url)
+            add_alerts(session, monitor, [AlertRecord(**text.__dict__)], now)
+            changes.append(change.key)
+    return changes

@@ -76,3 +76,4 @@ deliver_alerts = task(alerts.deliver_alerts, name="deliver-alerts", cache_policy
 rebuild_escalation = task(
     tracking.rebuild_escalation, name="rebuild-escalation", cache_policy=NO_CACHE
 )
+check_health = task(sources.check_health, name="check-source-health", cache_policy=NO_CACHE)

@@ -43,6 +43,9 @@ class Source(SQLModel, table=True):
     retry_not_before: datetime | None = None
     # End of the last window whose candidates were all stored (GDELT's next "since").
     cursor_at: datetime | None = None
+    # The source-health episode in progress ("failing" or "silent"), and episodes so far.
+    health_problem: str | None = None
+    health_episode: int = 0
     health: str = "unknown"  # ok | failing | silent | unknown
     entries_seen: int = 0
 

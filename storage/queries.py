@@ -70,6 +70,8 @@ class SourceState:
     last_error_detail: str | None
     retry_not_before: datetime | None
     cursor_at: datetime | None
+    health_problem: str | None
+    health_episode: int
     health: str
     entries_seen: int
 
@@ -102,6 +104,8 @@ def _source_state(row: Source) -> SourceState:
         last_error_detail=row.last_error_detail,
         retry_not_before=row.retry_not_before,
         cursor_at=row.cursor_at,
+        health_problem=row.health_problem,
+        health_episode=row.health_episode,
         health=row.health,
         entries_seen=row.entries_seen,
     )
@@ -174,6 +178,17 @@ def save_validators(
         row.etag, row.last_modified = outcome.etag, outcome.last_modified
     row.cursor_at = cursor_at
     session.add(row)
+
+
+def set_health_episode(
+    session: Session, monitor: str, name: str, problem: str | None, episode: int
+) -> None:
+    """Open (problem given) or close (None) a source's health episode."""
+    session.execute(
+        update(Source)
+        .where(col(Source.monitor) == monitor, col(Source.name) == name)
+        .values(health_problem=problem, health_episode=episode)
+    )
 
 
 # ---------------------------------------------------------------- candidates
