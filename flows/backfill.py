@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from prefect import flow
 
+from extractors.article import quiet_libraries
 from flows import alerts as alerts_module
 from flows import pipeline
 from flows.messages import compose_backfill_summary
@@ -25,9 +26,8 @@ from flows.monitor import (
     Steps,
     configs_from,
     extraction_pool,
-    in_batches,
     prefect_steps,
-    quiet_libraries,
+    process_batches,
 )
 from flows.pipeline import BatchCounts, RunConfig
 from flows.settings import Settings
@@ -117,15 +117,15 @@ def _run_slice(
     past = replace(collected, outcomes=())
     candidates = steps.select_new(config, past, now, record=not dry_run)
     counts = BatchCounts()
-    for batch in in_batches(candidates, config.batch_size):
-        scored = steps.score_batch(
-            config, steps.extract_batch(steps.fetch_batch(config, batch), pool)
-        )
+
+    def keep(scored: Any) -> None:
         if dry_run:
             counts.fetched += len(scored.records)
             counts.matches += sum(1 for _, record in scored.records if record.relevant)
         else:
             counts.add(steps.store_batch(config, scored, now, run_id))
+
+    process_batches(config, steps, candidates, pool, keep)
     result = {"candidates": len(collected.entries), "new": len(candidates), **asdict(counts)}
     if not dry_run:
         with write_session(make_engine(config.db_url)) as session:

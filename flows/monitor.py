@@ -7,10 +7,11 @@ the plain table, so a first look needs no Prefect server at all.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 
 from prefect import flow
 
+from extractors.article import quiet_libraries
 from flows import alerts, pipeline, sources, tracking
 from flows.pipeline import BatchCounts, RunConfig
 from flows.settings import Settings
@@ -80,12 +82,6 @@ def configs_from(
     return run, alert
 
 
-def quiet_libraries() -> None:
-    """Keep libraries' per-page chatter (trafilatura's "discarding data") out of the logs."""
-    for name in ("trafilatura", "htmldate", "courlan"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
 @contextmanager
 def extraction_pool(workers: int) -> Iterator[Executor | None]:
     """Yield a process pool for extraction (None: extract in this process)."""
@@ -102,6 +98,42 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
 def in_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def process_batches(
+    config: RunConfig,
+    steps: Steps,
+    candidates: Sequence[Any],
+    pool: Executor | None,
+    keep: Callable[[Any], None],
+) -> None:
+    """Fetch, extract and score the candidates batch by batch, handing each to ``keep``.
+
+    One batch ahead: the next batch is fetched, and the current one extracted, while the
+    previous one is scored and stored, so the extraction workers never wait for the
+    database. At most three batches of pages are in memory at once.
+    """
+    batches = list(in_batches(candidates, config.batch_size))
+    if not batches:
+        return
+
+    def submit(ahead: ThreadPoolExecutor, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        # Each stage runs in the run's context, so a Prefect task stays in its flow run.
+        return ahead.submit(contextvars.copy_context().run, fn, *args)
+
+    with ThreadPoolExecutor(3, thread_name_prefix="straitwatch-stage") as ahead:
+        fetching = submit(ahead, steps.fetch_batch, config, batches[0])
+        extracting: Future[Any] | None = None
+        for index in range(len(batches)):
+            fetched = fetching.result()
+            if index + 1 < len(batches):
+                fetching = submit(ahead, steps.fetch_batch, config, batches[index + 1])
+            current = submit(ahead, steps.extract_batch, fetched, pool)
+            if extracting is not None:
+                keep(steps.score_batch(config, extracting.result()))
+            extracting = current
+        assert extracting is not None
+        keep(steps.score_batch(config, extracting.result()))
 
 
 def run_monitor(
@@ -123,11 +155,13 @@ def run_monitor(
         candidates = steps.select_new(config, collected, now)
         health = steps.check_health(config, now)
         with extraction_pool(min(config.extract_workers, len(candidates))) as pool:
-            for batch in in_batches(candidates, config.batch_size):
-                fetched = steps.fetch_batch(config, batch)
-                extracted = steps.extract_batch(fetched, pool)
-                scored = steps.score_batch(config, extracted)
-                counts.add(steps.store_batch(config, scored, now, run_id))
+            process_batches(
+                config,
+                steps,
+                candidates,
+                pool,
+                lambda scored: counts.add(steps.store_batch(config, scored, now, run_id)),
+            )
         # Only now, with every candidate stored, may the feeds answer 304 next time.
         sources.save_validators(config, collected, now)
         escalation = steps.update_escalation(config, now)
