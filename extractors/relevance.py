@@ -175,7 +175,16 @@ class RelevanceScorer:
         return head + self._read(text, sentence_spans(text))
 
     def score(self, title: str, text: str) -> Relevance:
-        """Return the article's relevance with its matched topics, evidence and reason."""
+        """Return the article's relevance with its matched topics, evidence and reason.
+
+        An article that never names both parties (firms that stand for one included) can
+        not be relevant: it is answered after one scan for the parties, with score 0.
+        """
+        present = self._parties.keys(f"{title}\n{text}", affiliates=True)
+        if not present >= self._both:
+            named = ", ".join(sorted(present)) or "neither party"
+            return Relevance(False, 0.0, (), (), tuple(sorted(present)),
+                             f"not relevant: names {named} only")
         return self._judge(self._sentences(title, text))
 
     def _parts(self, read: Sequence[_Sentence]) -> dict[str, float]:
