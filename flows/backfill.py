@@ -218,9 +218,7 @@ def _finish(
                 session, profile.monitor.name, plan.slices[0][0], plan.slices[-1][1]
             )
             text = compose_backfill_summary(profile, plan.start, plan.end, plan.sources, found)
-            outbox.add_alerts(
-                session, profile.monitor.name, [outbox.AlertRecord(**text.__dict__)], now
-            )
+            outbox.add_alerts(session, profile.monitor.name, [text], now)
     delivery = None
     if alerts != "none":
         channels, _ = alerts_module.load_channels(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from extractors.escalation import Transition
 from extractors.health import HealthChange
 from extractors.profile import Profile
+from storage.outbox import AlertRecord
 from storage.tracker import ReportRow
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -24,18 +24,6 @@ def one_line(text: str, limit: int = 300) -> str:
     """Return text on one line, control characters folded to spaces, cut at limit."""
     flat = " ".join(_CONTROL.sub(" ", text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-@dataclass(frozen=True)
-class AlertText:
-    key: str
-    kind: str
-    title: str
-    body: str
-    space: str = ""
-    severity: str = "info"
-    tags: tuple[str, ...] = ()
-    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def _stories(reports: Sequence[ReportRow]) -> int:
@@ -52,7 +40,7 @@ def _sentences(report: ReportRow) -> list[str]:
 
 def compose_transition_alert(
     profile: Profile, transition: Transition, reports: Sequence[ReportRow], active: Sequence[str]
-) -> AlertText:
+) -> AlertRecord:
     """Return the alert for an escalation or de-escalation, with its evidence."""
     subject = profile.monitor.title or profile.monitor.name
     if transition.kind == "escalation":
@@ -96,7 +84,7 @@ def compose_transition_alert(
         ],
     }
     tags = (transition.kind, transition.space, transition.severity)
-    return AlertText(
+    return AlertRecord(
         key=transition.key,
         kind=transition.kind,
         title=title,
@@ -110,7 +98,7 @@ def compose_transition_alert(
 
 def compose_backfill_summary(
     profile: Profile, start: date, end: date, sources: Sequence[str], transitions: Sequence[Any]
-) -> AlertText:
+) -> AlertRecord:
     """Return the one alert a backfill sends: the transitions its window holds."""
     subject = profile.monitor.title or profile.monitor.name
     title = one_line(
@@ -129,7 +117,7 @@ def compose_backfill_summary(
     ]
     if not transitions:
         lines.append("- none: no space was confirmed in this window.")
-    return AlertText(
+    return AlertRecord(
         key=f"backfill:{start}:{end}:{','.join(sources)}",
         kind="summary",
         title=title,
@@ -145,7 +133,7 @@ def compose_backfill_summary(
     )
 
 
-def compose_health_alert(profile: Profile, change: HealthChange, url: str) -> AlertText:
+def compose_health_alert(profile: Profile, change: HealthChange, url: str) -> AlertRecord:
     """Return the alert that a source started failing or going quiet, or recovered."""
     subject = profile.monitor.title or profile.monitor.name
     if change.kind == "health":
@@ -161,7 +149,7 @@ def compose_health_alert(profile: Profile, change: HealthChange, url: str) -> Al
         headline = f"source {change.source} recovered"
         body = f"{subject}: the source {change.source} is no longer {change.problem}."
         severity = "info"
-    return AlertText(
+    return AlertRecord(
         key=change.key,
         kind=change.kind,
         title=one_line(f"[straitwatch] {subject} — {headline}", 200),

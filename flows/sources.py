@@ -29,7 +29,7 @@ from flows.messages import compose_health_alert
 from flows.pipeline import Candidate, RunConfig, fetch_policy, log_reasons, profile_of
 from storage import queries as q
 from storage.db import make_engine, read_session, write_session
-from storage.outbox import AlertRecord, add_alerts
+from storage.outbox import add_alerts
 
 GDELT_CAP = 250  # the DOC API returns at most this many articles per query
 GDELT_FINEST = timedelta(minutes=15)  # a window is not split below this
@@ -368,6 +368,6 @@ def check_health(config: RunConfig, now: datetime) -> list[str]:
                 change.episode,
             )
             text = compose_health_alert(profile, change, source.url)
-            add_alerts(session, monitor, [AlertRecord(**text.__dict__)], now)
+            add_alerts(session, monitor, [text], now)
             changes.append(change.key)
     return changes

@@ -7,7 +7,7 @@ the state row's lock, so two runs at once cannot decide the same transition twic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
 from extractors.escalation import DisputeState, EscalationRules, Report, Transition, advance
@@ -16,7 +16,6 @@ from flows.messages import compose_transition_alert
 from flows.pipeline import RunConfig, profile_of
 from storage import tracker
 from storage.db import Session, make_engine, write_session
-from storage.outbox import AlertRecord
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,7 @@ def _persist(
         text = compose_transition_alert(
             profile, t, [evidence[k] for k in t.evidence if k in evidence], active
         )
-        alerts.append(
-            AlertRecord(**{**text.__dict__, "status": "silenced" if silent else "pending"})
-        )
+        alerts.append(replace(text, status="silenced" if silent else "pending"))
     tracker.save_escalation(
         session, monitor, state.to_json(), records, alerts, [r.article_id for r in rows], now
     )
