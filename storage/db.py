@@ -8,6 +8,7 @@ waits for a writer.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -82,12 +83,33 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+_MIGRATION_LOCK = threading.Lock()
+_MIGRATED: set[str] = set()
+# Any fixed number: the PostgreSQL advisory lock that serialises migrating processes.
+_PG_MIGRATION_LOCK_ID = 0x5357_4D49
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    """Bring the schema to the newest migration (idempotent, safe to race).
+
+    Alembic's context is process-global, so threads take turns; processes take turns too:
+    on PostgreSQL through an advisory lock, on SQLite through the write lock that
+    ``BEGIN IMMEDIATE`` takes. The first run on a fresh database creates the schema and
+    the others find it done.
+    """
+    key = engine.url.render_as_string(hide_password=False)
+    with _MIGRATION_LOCK:
+        if key in _MIGRATED:
+            return
+        config = alembic_config(engine)
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK_ID}
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        _MIGRATED.add(key)
 
 
 def redact_url(url: str) -> str:
