@@ -20,6 +20,7 @@ from prefect import flow
 from extractors.article import quiet_libraries
 from flows import alerts as alerts_module
 from flows import pipeline
+from flows.allocator import limit_heap_growth
 from flows.messages import compose_backfill_summary
 from flows.monitor import (
     AlertConfig,
@@ -158,6 +159,7 @@ def run_backfill(
     now = now or datetime.now(UTC)
     steps = steps or Steps()
     quiet_libraries()
+    limit_heap_growth()
     steps.prepare_database(config)
     plan = plan_backfill(config, start, end, sources)
     monitor = pipeline.profile_of(config).monitor.name

@@ -22,6 +22,7 @@ from prefect import flow
 
 from extractors.article import quiet_libraries
 from flows import alerts, pipeline, sources, tracking
+from flows.allocator import limit_heap_growth
 from flows.pipeline import BatchCounts, RunConfig
 from flows.settings import Settings
 
@@ -145,6 +146,7 @@ def run_monitor(
     """Run the monitor once; return what it counted, found and sent."""
     now = now or datetime.now(UTC)
     quiet_libraries()
+    limit_heap_growth()
     steps.prepare_database(config)
     run_id = pipeline.start_run(config, "monitor", now)
     status = "failed"
