@@ -251,6 +251,7 @@ def _db_counts(db_path: Path) -> dict[str, int]:
 
 def child_monitor(db_path: Path) -> dict[str, Any]:
     """Time a warm-up floor flow, the monitor run, the idle rerun and the floor again."""
+    from flows.allocator import limit_heap_growth
     from flows.monitor import monitor
 
     floor = _floor_flow()
@@ -270,6 +271,7 @@ def child_monitor(db_path: Path) -> dict[str, Any]:
         "counts": {k: summary.get(k) for k in keep},
         "idle_counts": {k: idle_summary.get(k) for k in keep},
         "sources": idle_summary.get("sources", {}),
+        "allocator": limit_heap_growth(),  # what the runs set (cached: no second call)
         **_db_counts(db_path),
         **_peak_rss(),
     }
@@ -511,6 +513,7 @@ def summarise(
         "ratio_idle_vs_floor": round(idle / floor, 3),
         "peak_rss_mb": _median(runs, "monitor", "peak_rss_mb"),
         "peak_worker_rss_mb": _median(runs, "monitor", "peak_worker_rss_mb"),
+        "allocator": last.get("allocator", {}),
         "baseline_peak_rss_mb": _median(runs, "baseline", "peak_rss_mb"),
         "articles_per_s": round(args.pages / pipeline, 2),
         "baseline_articles_per_s": round(args.pages / baseline, 2),
@@ -566,6 +569,7 @@ def report(result: dict[str, Any]) -> str:
         f"    (c)/(d)         {r['ratio_idle_vs_floor']:8.3f}",
         f"peak RSS            monitor {r['peak_rss_mb']:.0f} MB, extraction worker "
         f"{r['peak_worker_rss_mb']:.0f} MB, baseline {r['baseline_peak_rss_mb']:.0f} MB",
+        f"allocator           {r['allocator'] or 'as the system set it'}",
         f"counts              {r['counts']} (consistent: {r['counts_ok']})",
         f"benchmark host      {', '.join(host['allowed_networks'])} allowed; per-host "
         f"concurrency {host['per_host_concurrency']}, delay {host['per_host_delay_seconds']} s "

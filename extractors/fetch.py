@@ -3,8 +3,9 @@
 One ``Fetcher`` holds one httpx client and the politeness state of a run: a semaphore and
 a start-time gap per host, a global bound on requests in flight, and robots.txt rules cached
 per origin. Every hop, redirects included, passes the address guard (extractors.netguard)
-before any connection. Bodies are streamed and decoded here, in bounded steps, so a
-compressed bomb stops at the byte cap of its *decoded* size.
+before any request, and every connection passes it again where it is opened. Bodies are
+streamed and decoded here, in bounded steps, so a compressed bomb stops at the byte cap of
+its *decoded* size.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,7 +24,14 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from extractors.netguard import Resolver, check_host, parse_networks, system_resolver
+from extractors.netguard import (
+    AddressRefused,
+    GuardedTransport,
+    Resolver,
+    check_host,
+    parse_networks,
+    system_resolver,
+)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_ONCE = frozenset({"http_429", "http_503"})
@@ -111,20 +119,26 @@ class _HostState:
 
 
 def make_client(
-    policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None
+    policy: FetchPolicy,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver = system_resolver,
 ) -> httpx.AsyncClient:
     """Return an httpx client set up for the policy; it never follows redirects itself.
 
+    Without a transport of the caller's, connections go through ``GuardedTransport``.
     Proxy and netrc settings from the environment are ignored (``trust_env=False``): a proxy
     would resolve and connect on our behalf, past the address guard.
     """
     limit = max(policy.concurrency, 1)
+    limits = httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
+    if transport is None:
+        transport = GuardedTransport(limits, resolver, policy.allowed_networks)
     return httpx.AsyncClient(
         transport=transport,
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(policy.timeout, connect=policy.connect_timeout),
-        limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        limits=limits,
         # Only what _read_body can decode in bounded steps.
         headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"},
     )
@@ -141,8 +155,8 @@ class Fetcher:
         resolver: Resolver | None = None,
     ) -> None:
         self.policy = policy
-        self._client = make_client(policy, transport)
         self._resolver = resolver or system_resolver
+        self._client = make_client(policy, transport, self._resolver)
         self._networks = parse_networks(policy.allowed_networks)
         self._agent = policy.user_agent.split("/")[0].split()[0] if policy.user_agent else "*"
         self._slots = asyncio.Semaphore(max(policy.concurrency, 1))
@@ -321,6 +335,9 @@ class Fetcher:
         except (TimeoutError, httpx.TimeoutException):
             return _Failure("timeout", f"{url.host} took longer than {timeout:g} s")
         except httpx.ConnectError as exc:
+            refused = _refusal(exc)
+            if refused is not None:
+                return _Failure(refused, _GUARD_DETAIL[refused].format(host=url.host))
             if _caused_by_tls(exc):
                 return _Failure("tls_error", f"TLS handshake with {url.host} failed")
             return _Failure("connect_error", f"could not connect to {url.host}")
@@ -453,12 +470,20 @@ def _failed(original: str, final_url: str, failure: _Failure) -> FetchResult:
     )
 
 
-def _caused_by_tls(exc: BaseException) -> bool:
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     link: BaseException | None = exc
     for _ in range(10):  # httpx wraps httpcore wraps ssl: a short chain, never a cycle here
         if link is None:
-            return False
-        if isinstance(link, ssl.SSLError):
-            return True
+            return
+        yield link
         link = link.__cause__ or link.__context__
-    return False
+
+
+def _caused_by_tls(exc: BaseException) -> bool:
+    return any(isinstance(link, ssl.SSLError) for link in _causes(exc))
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """Return the guard's reason when it refused the connection behind exc, else None."""
+    refused = next((link for link in _causes(exc) if isinstance(link, AddressRefused)), None)
+    return refused.reason if refused is not None else None

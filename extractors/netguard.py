@@ -2,20 +2,23 @@
 
 A host is fetchable when every address it resolves to is public, or lies inside one of the
 networks the profile allows explicitly (tests and the demo allow loopback). The check runs
-before any connection, on the first request and on every redirect hop.
-
-Not covered: DNS rebinding. The guard resolves the name, then the HTTP client resolves it
-again to connect; a name whose answer changes between the two lookups (a short TTL flipping
-from a public to a private address) can slip through. Closing that gap needs a transport
-that connects to the very address that was checked.
+twice: before a request, on the first hop and on every redirect, so a refusal has a reason;
+and again where the connection is opened (``GuardedBackend``), which resolves the name once,
+checks the answer and connects to the very addresses it checked. A name whose answer flips
+from public to private between two lookups (DNS rebinding) is refused there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
+
+import httpcore
+import httpx
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -80,6 +83,37 @@ async def system_resolver(host: str) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+async def vet_host(
+    host: str,
+    resolver: Resolver = system_resolver,
+    allowed: Iterable[str | Network] = (),
+    *,
+    timeout: float = 10.0,
+) -> tuple[str | None, list[str]]:
+    """Return (reason, addresses): no reason and the addresses to connect to, or a reason.
+
+    The reason is dns_error or private_address. IP literals are checked as they are; names
+    are resolved, and one refused address refuses the host.
+    """
+    networks = parse_networks(allowed)
+    if not host:
+        return "dns_error", []
+    literal = _ip_literal(host)
+    if literal is not None:
+        allowed_literal = is_allowed_address(literal, networks)
+        return (None, [literal]) if allowed_literal else ("private_address", [])
+    try:
+        async with asyncio.timeout(timeout):
+            addresses = await resolver(host)
+    except (OSError, UnicodeError, TimeoutError):
+        return "dns_error", []
+    if not addresses:
+        return "dns_error", []
+    if all(is_allowed_address(address, networks) for address in addresses):
+        return None, addresses
+    return "private_address", []
+
+
 async def check_host(
     host: str,
     resolver: Resolver = system_resolver,
@@ -87,24 +121,95 @@ async def check_host(
     *,
     timeout: float = 10.0,
 ) -> str | None:
-    """Return None when the host may be fetched, else a reason: dns_error or private_address.
+    """Return None when the host may be fetched, else a reason: dns_error or private_address."""
+    reason, _ = await vet_host(host, resolver, allowed, timeout=timeout)
+    return reason
 
-    IP literals are checked as they are; names are resolved, and one refused address
-    refuses the host, since the client may connect to any of them.
+
+class AddressRefused(httpcore.ConnectError):
+    """The guard refused a connection; ``reason`` is dns_error or private_address."""
+
+    def __init__(self, reason: str, host: str) -> None:
+        super().__init__(f"{reason}: {host}")
+        self.reason = reason
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to addresses the guard accepts.
+
+    The host name is resolved here, once, and the connection goes to an address from that
+    very answer (TLS still names the host). Unix sockets are refused.
     """
-    networks = parse_networks(allowed)
-    if not host:
-        return "dns_error"
-    literal = _ip_literal(host)
-    if literal is not None:
-        return None if is_allowed_address(literal, networks) else "private_address"
-    try:
-        async with asyncio.timeout(timeout):
-            addresses = await resolver(host)
-    except (OSError, UnicodeError, TimeoutError):
-        return "dns_error"
-    if not addresses:
-        return "dns_error"
-    if all(is_allowed_address(address, networks) for address in addresses):
-        return None
-    return "private_address"
+
+    def __init__(
+        self,
+        resolver: Resolver = system_resolver,
+        allowed: Iterable[str | Network] = (),
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._resolver = resolver
+        self._networks = parse_networks(allowed)
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        reason, addresses = await vet_host(
+            host, self._resolver, self._networks, timeout=timeout or 10.0
+        )
+        if reason is not None:
+            raise AddressRefused(reason, host)
+        failure: Exception | None = None
+        for address in addresses:  # in the resolver's order, like a plain connect
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # vet_host never accepts an empty answer
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise AddressRefused("private_address", path)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~16 ms; one context serves every client of the process.
+    return httpx.create_ssl_context(trust_env=False)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, opening its connections through the address guard."""
+
+    def __init__(
+        self,
+        limits: httpx.Limits,
+        resolver: Resolver = system_resolver,
+        allowed: Iterable[str] = (),
+        backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        super().__init__(verify=_tls_context(), limits=limits, trust_env=False)
+        # httpx builds its connection pool without a way to pass a network backend, so
+        # the pool is built again here with the same settings and the guard as backend.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=_tls_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(resolver, allowed, backend),
+        )

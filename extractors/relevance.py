@@ -183,8 +183,9 @@ class RelevanceScorer:
         present = self._parties.keys(f"{title}\n{text}", affiliates=True)
         if not present >= self._both:
             named = ", ".join(sorted(present)) or "neither party"
-            return Relevance(False, 0.0, (), (), tuple(sorted(present)),
-                             f"not relevant: names {named} only")
+            return Relevance(
+                False, 0.0, (), (), tuple(sorted(present)), f"not relevant: names {named} only"
+            )
         return self._judge(self._sentences(title, text))
 
     def _parts(self, read: Sequence[_Sentence]) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from types import ModuleType
 
 import httpx
 import pytest
+
+from flows import allocator
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "pipeline.py"
 
@@ -126,3 +129,6 @@ def test_small_run_reports_every_figure_and_stores_every_page(
     assert result["idle_counts"]["new"] == 0
     assert result["counts_ok"] is True
     assert result["benchmark_host"]["allowed_networks"] == ["127.0.0.0/8"]
+    if allocator.glibc() is not None:  # the run tuned the allocator, and says how
+        tuned = {name: value for _, name, value in allocator.TUNING if name not in os.environ}
+        assert result["allocator"] == tuned

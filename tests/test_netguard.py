@@ -1,9 +1,20 @@
 import asyncio
 import socket
 
+import httpcore
+import httpx
 import pytest
 
-from extractors.netguard import check_host, is_allowed_address, parse_networks
+from extractors.fetch import Fetcher, FetchPolicy, FetchResult
+from extractors.netguard import (
+    AddressRefused,
+    GuardedBackend,
+    GuardedTransport,
+    check_host,
+    is_allowed_address,
+    parse_networks,
+)
+from tests.fetch_support.server import Wire, head, serve
 
 LOOPBACK = parse_networks(["127.0.0.0/8"])
 
@@ -97,3 +108,98 @@ def test_a_resolver_that_hangs_ends_as_dns_error():
         return ["93.184.216.34"]
 
     assert asyncio.run(check_host("slow.example", hang, timeout=0.05)) == "dns_error"
+
+
+# --- where the connection is opened: the answer that was checked is the one connected to ---
+
+
+class LoudBackend(httpcore.AsyncNetworkBackend):
+    """A network backend that fails the test on any connection at all."""
+
+    def __init__(self) -> None:
+        self.attempts: list[tuple[str, int]] = []
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        self.attempts.append((host, port))
+        raise AssertionError(f"a connection to {host}:{port} was attempted")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def rebinding(first: list[str], then: list[str]):
+    """A resolver whose first answer is `first` and every later one `then`; counts calls."""
+    calls: list[str] = []
+
+    async def resolve(host: str) -> list[str]:
+        calls.append(host)
+        return first if len(calls) == 1 else then
+
+    return resolve, calls
+
+
+async def answer_ok(reader, writer, wire: Wire) -> None:
+    writer.write(head(Content_Type="text/plain", Content_Length="2") + b"ok")
+    await writer.drain()
+
+
+def fetch_once(url: str, resolver, transport=None, **policy) -> FetchResult:
+    async def go() -> FetchResult:
+        settings = FetchPolicy(respect_robots=False, per_host_delay=0.0, timeout=5.0, **policy)
+        async with Fetcher(settings, transport=transport, resolver=resolver) as fetcher:
+            return await fetcher.fetch(url)
+
+    return asyncio.run(go())
+
+
+def test_a_name_rebinding_to_a_private_address_is_refused_before_any_connection():
+    resolve, calls = rebinding(["93.184.216.34"], ["10.0.0.1"])
+    loud = LoudBackend()
+    limits = httpx.Limits(max_connections=2)
+    transport = GuardedTransport(limits, resolve, (), backend=loud)
+    result = fetch_once("http://rebind.example/", resolve, transport)
+    assert result.error == "private_address"
+    assert calls == ["rebind.example", "rebind.example"]  # checked, then checked again
+    assert loud.attempts == []
+
+
+def test_the_default_fetcher_refuses_a_rebinding_name_where_it_connects():
+    # localhost is where the client would connect if it resolved the name itself: the
+    # server there must never see a request.
+    async def go() -> tuple[FetchResult, Wire]:
+        async with serve(answer_ok) as (base, wire):
+            port = base.rsplit(":", 1)[1]
+            resolve, _ = rebinding(["93.184.216.34"], ["10.0.0.1"])
+            settings = FetchPolicy(respect_robots=False, per_host_delay=0.0, timeout=5.0)
+            async with Fetcher(settings, resolver=resolve) as fetcher:
+                return await fetcher.fetch(f"http://localhost:{port}/"), wire
+
+    result, wire = asyncio.run(go())
+    assert result.error == "private_address"
+    assert wire.requests == []
+
+
+def test_the_default_fetcher_connects_to_the_address_it_checked():
+    # The server listens on 127.0.0.2 only; the system would resolve localhost elsewhere.
+    async def go() -> tuple[FetchResult, Wire]:
+        async with serve(answer_ok, host="127.0.0.2") as (base, wire):
+            port = base.rsplit(":", 1)[1]
+            resolve = resolver_for({"localhost": ["127.0.0.3", "127.0.0.2"]})
+            settings = FetchPolicy(
+                respect_robots=False,
+                per_host_delay=0.0,
+                timeout=5.0,
+                allowed_networks=("127.0.0.0/8",),
+            )
+            async with Fetcher(settings, resolver=resolve) as fetcher:
+                return await fetcher.fetch(f"http://localhost:{port}/"), wire
+
+    result, wire = asyncio.run(go())
+    assert (result.error, result.status, result.content) == (None, 200, b"ok")
+    assert b"host: localhost:" in wire.requests[0].lower()  # 127.0.0.3 refused, .2 answered
+
+
+def test_unix_sockets_are_refused():
+    backend = GuardedBackend(resolver_for({}), (), LoudBackend())
+    with pytest.raises(AddressRefused):
+        asyncio.run(backend.connect_unix_socket("/run/docker.sock"))

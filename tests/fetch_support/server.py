@@ -31,8 +31,11 @@ def head(status: str = "200 OK", **headers: str) -> bytes:
 
 
 @asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[tuple[str, Wire]]:
-    """Run the handler for each connection; yield the base URL and the wire record."""
+async def serve(handler: Handler, host: str = "127.0.0.1") -> AsyncIterator[tuple[str, Wire]]:
+    """Run the handler for each connection; yield the base URL and the wire record.
+
+    ``host`` is a loopback address (127.0.0.0/8) to listen on.
+    """
     wire = Wire()
     handlers: set[asyncio.Task[None]] = set()
 
@@ -50,10 +53,10 @@ async def serve(handler: Handler) -> AsyncIterator[tuple[str, Wire]]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    server = await asyncio.start_server(on_connect, host, 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}", wire
+        yield f"http://{host}:{port}", wire
     finally:
         server.close()
         for task in handlers:
