@@ -22,7 +22,7 @@ from prefect import flow
 
 from extractors.article import quiet_libraries
 from flows import alerts, pipeline, sources, tracking
-from flows.allocator import limit_heap_growth
+from flows.allocator import limit_heap_growth, release_free_memory
 from flows.pipeline import BatchCounts, RunConfig
 from flows.settings import Settings
 
@@ -112,11 +112,16 @@ def process_batches(
 
     One batch ahead: the next batch is fetched, and the current one extracted, while the
     previous one is scored and stored, so the extraction workers never wait for the
-    database. At most three batches of pages are in memory at once.
+    database. At most three batches of pages are in memory at once, and the memory of each
+    batch goes back to the system once it is stored.
     """
     batches = list(in_batches(candidates, config.batch_size))
     if not batches:
         return
+
+    def store(scored: Any) -> None:
+        keep(scored)
+        release_free_memory()
 
     def submit(ahead: ThreadPoolExecutor, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         # Each stage runs in the run's context, so a Prefect task stays in its flow run.
@@ -131,10 +136,10 @@ def process_batches(
                 fetching = submit(ahead, steps.fetch_batch, config, batches[index + 1])
             current = submit(ahead, steps.extract_batch, fetched, pool)
             if extracting is not None:
-                keep(steps.score_batch(config, extracting.result()))
+                store(steps.score_batch(config, extracting.result()))
             extracting = current
         assert extracting is not None
-        keep(steps.score_batch(config, extracting.result()))
+        store(steps.score_batch(config, extracting.result()))
 
 
 def run_monitor(
