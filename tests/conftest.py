@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -72,16 +73,31 @@ def _authenticator(server, session, envelope, mechanism, auth_data):  # type: ig
     return AuthResult(success=ok)
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpSink]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that checks the login and keeps mail."""
+def rows(url: str, sql: str) -> list[tuple]:
+    """Return the rows of one SQL query against the database at an SQLAlchemy URL."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def smtp_at(port: int) -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1:port that checks the login and keeps mail.
+
+    The port may be chosen beforehand, so a test can bring the server up late.
+    """
     from aiosmtpd.controller import Controller
 
-    sink = SmtpSink("127.0.0.1", free_port())
+    sink = SmtpSink("127.0.0.1", port)
     controller = Controller(
         _Handler(sink),
         hostname="127.0.0.1",
-        port=sink.port,
+        port=port,
         authenticator=_authenticator,
         auth_require_tls=False,
         auth_required=False,
@@ -91,6 +107,13 @@ def smtp_server() -> Iterator[SmtpSink]:
         yield sink
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    """A real SMTP server on a free port of 127.0.0.1 (see ``smtp_at``)."""
+    with smtp_at(free_port()) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="session")

@@ -8,26 +8,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from flows.backfill import run_backfill
 from flows.monitor import AlertConfig
 from flows.pipeline import RunConfig
-from tests.conftest import REPO, decoded_subject
+from tests.conftest import REPO, decoded_subject, rows
 from tests.e2e.history_site import history_profile, serve_history
 
 pytestmark = pytest.mark.e2e
 DAY = datetime(2019, 8, 22, tzinfo=UTC)
 PARENT = str(REPO / "seeds" / "monitor.toml")
-
-
-def _rows(url: str, sql: str) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def _config(tmp_path: Path, site, database_url: str) -> RunConfig:  # type: ignore[no-untyped-def]
@@ -50,7 +40,7 @@ def test_backfill_gets_every_article_once_and_sends_one_summary(
     assert site.throttled >= 1  # 429s were met, waited out and retried
     assert len(api_calls) > 3 + site.throttled  # the busy day was split under the cap
     stored = {
-        u.split(str(site.base_url))[1] for (u,) in _rows(database_url, "SELECT url FROM article")
+        u.split(str(site.base_url))[1] for (u,) in rows(database_url, "SELECT url FROM article")
     }
     assert stored == site.all_paths()  # every article of the window, once
     assert first["transitions"] and first["transitions"][0][1:3] == ["escalation", "security"]
@@ -60,10 +50,10 @@ def test_backfill_gets_every_article_once_and_sends_one_summary(
 
     assert second["processed"] == 0 and second["skipped"] == 3
     assert second["alerts_sent"] == 0 and len(smtp_server.messages) == 1
-    assert _rows(database_url, "SELECT count(*) FROM article") == [(len(stored),)]
-    history = _rows(database_url, "SELECT key, mode FROM stage_transition")
+    assert rows(database_url, "SELECT count(*) FROM article") == [(len(stored),)]
+    history = rows(database_url, "SELECT key, mode FROM stage_transition")
     assert history == [(f"escalation:security:{DAY.date()}", "backfill")]
-    statuses = dict(_rows(database_url, "SELECT kind, status FROM alert_outbox"))
+    statuses = dict(rows(database_url, "SELECT kind, status FROM alert_outbox"))
     assert statuses == {"escalation": "silenced", "summary": "sent"}
 
 
@@ -78,8 +68,8 @@ def test_dry_run_stores_nothing(tmp_path: Path, database_url: str) -> None:
             dry_run=True,
         )
     assert summary["fetched"] == 22 and summary["matches"] == 2
-    assert _rows(database_url, "SELECT count(*) FROM article") == [(0,)]
-    assert _rows(database_url, "SELECT count(*) FROM backfill_slice") == [(0,)]
+    assert rows(database_url, "SELECT count(*) FROM article") == [(0,)]
+    assert rows(database_url, "SELECT count(*) FROM backfill_slice") == [(0,)]
 
 
 def test_live_mode_alerts_each_transition(tmp_path: Path, smtp_server) -> None:
@@ -95,7 +85,7 @@ def test_live_mode_alerts_each_transition(tmp_path: Path, smtp_server) -> None:
         )
     assert summary["alerts_sent"] == 1
     assert "security" in decoded_subject(smtp_server.messages[0])
-    assert dict(_rows(url, "SELECT kind, status FROM alert_outbox")) == {"escalation": "sent"}
+    assert dict(rows(url, "SELECT kind, status FROM alert_outbox")) == {"escalation": "sent"}
 
 
 def test_json_summary_is_serialisable(tmp_path: Path) -> None:

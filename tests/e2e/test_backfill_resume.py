@@ -9,33 +9,25 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.conftest import REPO, VENV_BIN, cli_env, run_cli
+from tests.conftest import REPO, VENV_BIN, cli_env, rows, run_cli
 from tests.e2e.history_site import DAY_OF_STEP, history_profile, serve_history
 
 pytestmark = pytest.mark.e2e
 WINDOW = ["--from", "2019-08-18", "--to", "2019-08-23"]  # six day slices
 
 
-def _query(url: str, sql: str) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
-
-
 def _snapshot(url: str) -> dict[str, object]:
     return {
-        "articles": sorted(_query(url, "SELECT canonical_url, relevant, space FROM article")),
-        "slices": _query(url, "SELECT count(*) FROM backfill_slice")[0][0],
-        "transitions": _query(url, "SELECT key FROM stage_transition"),
-        "alerts": sorted(_query(url, "SELECT kind, status FROM alert_outbox")),
+        "articles": sorted(rows(url, "SELECT canonical_url, relevant, space FROM article")),
+        "slices": rows(url, "SELECT count(*) FROM backfill_slice")[0][0],
+        "transitions": rows(url, "SELECT key FROM stage_transition"),
+        "alerts": sorted(rows(url, "SELECT kind, status FROM alert_outbox")),
     }
 
 
@@ -55,7 +47,7 @@ def _wait_for_slices(url: str, count: int, process: subprocess.Popen[str]) -> No
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            if _query(url, "SELECT count(*) FROM backfill_slice")[0][0] >= count:
+            if rows(url, "SELECT count(*) FROM backfill_slice")[0][0] >= count:
                 return
         except Exception:  # noqa: BLE001, S110 - the schema may not exist yet
             pass
@@ -64,14 +56,21 @@ def _wait_for_slices(url: str, count: int, process: subprocess.Popen[str]) -> No
     raise AssertionError("the backfill did not reach the slice in time")
 
 
-def test_killed_backfill_resumes_to_the_same_rows(
-    tmp_path: Path, prefect_api: str, smtp_server
-) -> None:
+@contextmanager
+def six_days(tmp_path: Path) -> Iterator[Path]:
+    """Serve a six-day history slow enough to kill a backfill mid-way; yield its profile."""
     with serve_history(
         DAY_OF_STEP.replace(day=18), gdelt_articles=60, days=6, throttle_every=0, delay=0.05
     ) as site:
         profile = tmp_path / "history.toml"
         profile.write_text(history_profile(site, str(REPO / "seeds" / "monitor.toml")))
+        yield profile
+
+
+def test_killed_backfill_resumes_to_the_same_rows(
+    tmp_path: Path, prefect_api: str, smtp_server
+) -> None:
+    with six_days(tmp_path) as profile:
         urls = {name: f"sqlite:///{tmp_path / name}.db" for name in ("whole", "killed")}
 
         def env(name: str) -> dict[str, str]:
@@ -107,11 +106,7 @@ def test_killed_backfill_resumes_to_the_same_rows(
 def test_ctrl_c_stops_after_the_slice_and_says_how_to_resume(
     tmp_path: Path, prefect_api: str
 ) -> None:
-    with serve_history(
-        DAY_OF_STEP.replace(day=18), gdelt_articles=60, days=6, throttle_every=0, delay=0.05
-    ) as site:
-        profile = tmp_path / "history.toml"
-        profile.write_text(history_profile(site, str(REPO / "seeds" / "monitor.toml")))
+    with six_days(tmp_path) as profile:
         url = f"sqlite:///{tmp_path / 'ctrlc.db'}"
         env = cli_env(
             tmp_path,
@@ -128,6 +123,6 @@ def test_ctrl_c_stops_after_the_slice_and_says_how_to_resume(
     flat = " ".join(out.split())
     assert "Stopping after the slice in progress" in flat
     assert "Resume with: straitwatch backfill --from 2019-08-18 --to 2019-08-23" in flat
-    done = _query(url, "SELECT count(*) FROM backfill_slice")[0][0]
+    done = rows(url, "SELECT count(*) FROM backfill_slice")[0][0]
     assert 1 <= done < 6
-    assert _query(url, "SELECT count(*) FROM stage_transition") == [(0,)]  # not rebuilt yet
+    assert rows(url, "SELECT count(*) FROM stage_transition") == [(0,)]  # not rebuilt yet

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from flows.demo_server import SiteServer
-from tests.conftest import REPO, SmtpSink, _authenticator, _Handler, cli_env, free_port, run_cli
+from tests.conftest import REPO, SmtpSink, cli_env, free_port, run_cli, smtp_at
 from tests.reliability.conftest import (
     Tally,
     Workspace,
@@ -37,27 +37,6 @@ from tests.reliability.conftest import (
 from tests.reliability.hostile import HostileServer, reply
 
 KILLER = Path(__file__).resolve().parent / "killer.py"
-
-
-@contextmanager
-def smtp_at(port: int) -> Iterator[SmtpSink]:
-    """A real SMTP server on a port chosen beforehand (so it can come up late)."""
-    from aiosmtpd.controller import Controller
-
-    sink = SmtpSink("127.0.0.1", port)
-    controller = Controller(
-        _Handler(sink),
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_authenticator,
-        auth_require_tls=False,
-        auth_required=False,
-    )
-    controller.start()
-    try:
-        yield sink
-    finally:
-        controller.stop()
 
 
 def mail_url(port: int) -> str:
