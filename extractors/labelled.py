@@ -1,8 +1,9 @@
 """Labelled news items (JSON Lines) used to measure relevance and stage rules.
 
 Each line is one object with ``id, url, outlet, published, lang, title, text, relevant,
-space, action``; other keys (provenance, confidence) are ignored. ``relevant`` is true,
-false or null (undecided); ``space`` and ``action`` are null when not labelled.
+space, action``, and optionally ``confidence`` and ``group``; other keys (provenance) are
+ignored. ``relevant`` is true, false or null (undecided); ``space`` and ``action`` are null
+when not labelled.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class LabelledItem:
     relevant: bool | None
     space: str | None
     action: str | None
+    confidence: str = ""  # "high" or "low" where the labeller said
+    group: str = ""  # items about one event share a group (cross-validation keeps them together)
 
 
 def _choice(value: Any, allowed: tuple[str, ...], field: str, where: str) -> str | None:
@@ -59,6 +62,8 @@ def _item(data: Any, where: str) -> LabelledItem:
         relevant=relevant,
         space=_choice(data.get("space"), SPACES, "space", where),
         action=_choice(data.get("action"), ACTIONS, "action", where),
+        confidence=str(data.get("confidence") or ""),
+        group=str(data.get("group") or ""),
     )
 
 

@@ -150,9 +150,14 @@ def _read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     base = _read_toml(path.parent / parent, (*seen, path))
     # Relative file names in the parent (the seed) stay relative to the parent.
+    base_dir = (path.parent / parent).resolve().parent
     seed = base.get("seed")
     if isinstance(seed, dict) and "file" in seed and "file" not in data.get("seed", {}):
-        seed["file"] = str((path.parent / parent).resolve().parent / seed["file"])
+        seed["file"] = str(base_dir / seed["file"])
+    model = base.get("stages", {}).get("model")
+    if isinstance(model, dict) and model.get("file"):
+        if "file" not in data.get("stages", {}).get("model", {}):
+            model["file"] = str(base_dir / model["file"])
     return _merge(base, data)
 
 

@@ -61,17 +61,24 @@ def evaluate_relevance(
 
 
 def evaluate_stages(items: Iterable[LabelledItem], classifier: StageClassifier) -> dict[str, Any]:
-    """Return accuracy, macro F1 and the confusion over relevant items with a space.
+    """Return accuracy, macro F1 and the confusion over relevant items with a space."""
+    pairs = [
+        (item.space, classifier.classify(item.title, item.text).space or "none")
+        for item in items
+        if item.relevant is True and item.space is not None
+    ]
+    return stage_measures(pairs)
+
+
+def stage_measures(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Return accuracy, macro F1 and the confusion of (gold, predicted) space pairs.
 
     ``confusion`` maps each gold space to the predicted spaces and their counts; a
     prediction of no space counts as "none". Macro F1 averages over the gold spaces seen.
     """
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
-    for item in items:
-        if item.relevant is not True or item.space is None:
-            continue
-        stage = classifier.classify(item.title, item.text)
-        confusion[item.space][stage.space or "none"] += 1
+    for gold, predicted in pairs:
+        confusion[gold][predicted] += 1
     n = sum(sum(row.values()) for row in confusion.values())
     correct = sum(row[space] for space, row in confusion.items())
     scores = []

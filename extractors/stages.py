@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from extractors.direction import DirectionReader, DirectionRules, Finding
 from extractors.profile import Profile
+from extractors.stage_model import StageModel, load_model, model_text
 from extractors.text import PhraseMatcher, by_sentence, sentence_spans
 
 _Hit = tuple[int, int, str]  # start, end, key
@@ -32,6 +35,10 @@ class Stage:
     action: str  # "step" | "talk"
     evidence: tuple[str, ...]
     scores: tuple[tuple[str, float], ...]
+    # What decided the space, for people: "rule: cooperation: keeps GSOMIA (suspends
+    # termination)", "model: economic 0.81", or "cues: economic 4.2 of 5.0".
+    reason: str = ""
+    confidence: float | None = None  # 1.0 for a sure rule, the model's probability, or None
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,8 @@ class StageRules:
     body_weight: float = 1.0
     far_weight: float = 0.5
     far_after: int = 10
+    max_sentences: int = 20  # sentences read at all
+    direction_sentences: int = 4  # sentences after the title read for the direction of acts
     thaw_share: float = 0.4
     reversal_weight: float = 1.0
     ladder_share: float = 0.6
@@ -67,11 +76,27 @@ class StageRules:
     default_action: str = "step"
     max_evidence: int = 3
 
+    direction: DirectionRules = field(default_factory=DirectionRules)
+    # The learned second opinion: a model file beside the profile and its SHA-256.
+    model_file: str = ""
+    model_sha256: str = ""
+    model_min_confidence: float = 0.6
+
     @classmethod
     def from_profile(cls, profile: Profile) -> StageRules:
         """Return the rules of the profile's [stages] table (defaults where absent)."""
         table = dict(profile.stages)
         values: dict[str, Any] = {}
+        ladder = tuple(table.get("ladder", cls.ladder))
+        spaces = (*ladder, str(table.get("thaw", cls.thaw)))
+        values["direction"] = DirectionRules.from_table(table.pop("direction", {}), spaces)
+        model = dict(table.pop("model", {}))
+        unknown = set(model) - {"file", "sha256"}
+        if unknown:
+            raise ValueError(f"[stages.model] has unknown keys: {sorted(unknown)}")
+        if model.get("file"):
+            values["model_file"] = str((profile.path.parent / str(model["file"])).resolve())
+            values["model_sha256"] = str(model.get("sha256", ""))
         cues = table.pop("cues", {})
         values["cues"] = {space: _weighted(entries) for space, entries in cues.items()}
         values["step_cues"] = _weighted(table.pop("step_cues", {}))
@@ -96,9 +121,13 @@ def _weighted(entries: Mapping[str, Any]) -> dict[str, float]:
 class StageClassifier:
     """Classifies articles into a stage space and step/talk; compiled once, reused."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, *, use_model: bool = True) -> None:
         self.rules = StageRules.from_profile(profile)
         self._spaces = (*self.rules.ladder, self.rules.thaw)
+        self.direction = DirectionReader(self.rules.direction, self.rules.thaw)
+        self.model: StageModel | None = None
+        if use_model and self.rules.model_file:
+            self.model = load_model(Path(self.rules.model_file), self.rules.model_sha256)
         cue_keys = {
             phrase: f"{space}|{phrase}"
             for space in self._spaces
@@ -123,29 +152,117 @@ class StageClassifier:
         return rules.body_weight if index <= rules.far_after else rules.far_weight
 
     def classify(self, title: str, text: str) -> Stage:
-        """Return the article's space, step or talk, evidence sentences and space scores."""
+        """Return the article's space, step or talk, evidence, the reason and its confidence.
+
+        A sure direction rule in the headline or lead decides first; else the model, when
+        the profile names one; else the cue scores.
+        """
+        reading = self._reading(title, text)
+        action = self._action(reading.actions, reading.context)
+        ordered = tuple((name, round(reading.scores[name], 3)) for name in self._spaces)
+        sure = self._sure(reading.findings)
+        if sure is not None:
+            space, finding = sure
+            evidence = (reading.sentences[finding.sentence], *self._evidence(reading, space))
+            reason = "rule: " + finding.describe(self.direction.things)
+            return Stage(
+                space, action, _distinct(evidence, self.rules.max_evidence), ordered, reason, 1.0
+            )
+        if self.model is not None:
+            probabilities = self.model.probabilities(
+                model_text(title, text, self.model.max_chars), self.features(reading)
+            )
+            space, confidence = max(probabilities.items(), key=lambda item: item[1])
+            unread = sum(reading.scores.values()) < self.rules.min_score and not reading.findings
+            # With nothing the rules could read, only a confident model names a space.
+            if not unread or confidence >= self.rules.model_min_confidence:
+                evidence = self._evidence(reading, space)
+                reason = f"model: {space} {confidence:.2f}"
+                return Stage(space, action, evidence, ordered, reason, round(confidence, 4))
+        chosen = self._choose(reading.scores)
+        total = sum(reading.scores.values())
+        reason = f"cues: {chosen} {reading.scores[chosen]:.1f} of {total:.1f}" if chosen else ""
+        return Stage(chosen, action, self._evidence(reading, chosen), ordered, reason, None)
+
+    def features(self, reading: _Reading) -> dict[str, float]:
+        """Return the rule features the model weighs: cue shares and direction findings.
+
+        Shares, not the cues' own choice: a one-hot of the rules' answer let the model copy
+        the rules on the data they were written against, which is no second opinion.
+        """
+        total = sum(reading.scores.values()) or 1.0
+        values = {f"cue_share:{space}": reading.scores[space] / total for space in self._spaces}
+        lead = self.rules.lead_sentences
+        for finding in reading.findings:
+            where = "head" if finding.sentence <= lead else "body"
+            key = f"direction_{where}:{finding.space}"
+            values[key] = values.get(key, 0.0) + 1.0
+        return values
+
+    def feature_names(self) -> tuple[str, ...]:
+        """Return the names ``features`` can give, in a fixed order."""
+        names = [f"cue_share:{space}" for space in self._spaces]
+        names += [
+            f"direction_{where}:{space}" for where in ("head", "body") for space in self._spaces
+        ]
+        return tuple(names)
+
+    def reading(self, title: str, text: str) -> _Reading:
+        """Return the rules' reading of an article (cue scores, direction findings)."""
+        return self._reading(title, text)
+
+    def _reading(self, title: str, text: str) -> _Reading:
         title = " ".join(title.split())
         sentences = [title]
-        spans = sentence_spans(text)
+        # What an article reports is in its first paragraphs; the rest is background,
+        # and reading it would cost more than the extraction budget allows.
+        spans = sentence_spans(text)[: self.rules.max_sentences]
+        if spans:
+            text = text[: spans[-1][1]]
         if " ".join(text.split()) != title:
             sentences += [" ".join(text[start:end].split()) for start, end in spans]
         else:
             spans = []
         cue_found, action_found, context = self._read(title, text, spans)
-        cue_hits = [{key for _, _, key in hits} for hits in cue_found]
         scores = {space: 0.0 for space in self._spaces}
         carriers: dict[str, list[tuple[float, int]]] = {space: [] for space in self._spaces}
-        for index, hits in enumerate(cue_hits):
-            gains = self._sentence_gains(hits)
+        for index, hits in enumerate(cue_found):
+            gains = self._sentence_gains({key for _, _, key in hits})
             for space, gained in gains.items():
                 scores[space] += self._weight(index) * gained
                 carriers[space].append((self._weight(index) * gained, index))
-        space = self._choose(scores)
-        action = self._action(action_found, context)
-        ranked = sorted(carriers.get(space or "", []), key=lambda item: (-item[0], item[1]))
-        evidence = tuple(sentences[i] for _, i in ranked[: self.rules.max_evidence] if sentences[i])
-        ordered = tuple((name, round(scores[name], 3)) for name in self._spaces)
-        return Stage(space, action, evidence, ordered)
+        findings = self.direction.read_spans(title, [(0, len(title))]) if title else []
+        findings += self.direction.read_spans(
+            text, spans[: self.rules.direction_sentences], first=1
+        )
+        return _Reading(tuple(sentences), scores, carriers, findings, action_found, context)
+
+    def _sure(self, findings: Sequence[Finding]) -> tuple[str, Finding] | None:
+        """Return the space the headline's findings (else the first sentence's) agree on.
+
+        Findings that all put the dispute in conflict spaces agree on the highest of them
+        (an item reports its most escalated step); a mix of conflict and thaw is not sure.
+        """
+        for sentence in (0, 1):
+            here = [finding for finding in findings if finding.sentence == sentence]
+            if not here:
+                continue
+            spaces = {finding.space for finding in here}
+            if spaces == {self.rules.thaw}:
+                return self.rules.thaw, here[0]
+            if self.rules.thaw in spaces:
+                return None
+            top = max(spaces, key=self.rules.ladder.index)
+            return top, next(finding for finding in here if finding.space == top)
+        return None
+
+    def _evidence(self, reading: _Reading, space: str | None) -> tuple[str, ...]:
+        ranked = sorted(reading.carriers.get(space or "", []), key=lambda item: (-item[0], item[1]))
+        return tuple(
+            reading.sentences[i]
+            for _, i in ranked[: self.rules.max_evidence]
+            if reading.sentences[i]
+        )
 
     def _read(
         self, title: str, text: str, spans: Sequence[tuple[int, int]]
@@ -241,6 +358,24 @@ class StageClassifier:
             else:
                 step += rules.step_cues[phrase] * (rules.background_weight if background else 1.0)
         return step, talk
+
+
+@dataclass(frozen=True)
+class _Reading:
+    sentences: tuple[str, ...]  # the title, then the text's sentences
+    scores: dict[str, float]
+    carriers: dict[str, list[tuple[float, int]]]
+    findings: list[Finding]
+    actions: list[list[_Hit]]
+    context: list[list[_Hit]]
+
+
+def _distinct(sentences: Sequence[str], limit: int) -> tuple[str, ...]:
+    kept: list[str] = []
+    for sentence in sentences:
+        if sentence and sentence not in kept:
+            kept.append(sentence)
+    return tuple(kept[:limit])
 
 
 def _kept(hits: list[_Hit]) -> list[_Hit]:

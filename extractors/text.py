@@ -136,7 +136,8 @@ class PhraseMatcher:
         found = []
         for match in self._pattern.finditer(text):
             start = match.start()
-            if start and text[start - 1] in _EDGE_CHARS:
+            # Only a Latin-script phrase needs a word edge: "GSOMIA破棄" holds 破棄.
+            if start and text[start - 1] in _EDGE_CHARS and text[start] in _EDGE_CHARS:
                 continue
             word = match.group(1)
             key = self._keys.get(word) if self._case_sensitive else self._keys.get(word.lower())

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from flows.evaluation import eval_app
 from flows.settings import Settings, apply_prefect_defaults
+from flows.training_cli import train
 
 app = typer.Typer(
     help="straitwatch: know when a dispute escalates, with evidence.",
@@ -26,6 +27,7 @@ app = typer.Typer(
 alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(eval_app, name="eval")
+app.command()(train)
 console = Console()
 
 ProfileOption = Annotated[

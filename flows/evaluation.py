@@ -81,31 +81,64 @@ def eval_relevance(path: Path, profile: ProfileOption = None, as_json: JsonOptio
 
 
 @eval_app.command("stages")
-def eval_stages(path: Path, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
-    """Accuracy and macro F1 of the stage classifier on relevant labelled items."""
+def eval_stages(
+    paths: Annotated[list[Path], typer.Argument(help="Labelled JSONL files, read as one set.")],
+    profile: ProfileOption = None,
+    cv: Annotated[
+        int,
+        typer.Option(
+            "--cv",
+            help="Grouped K-fold cross-validation: the model is retrained on the other folds "
+            "(items about one event stay in one fold). 0 scores the profile's own model.",
+        ),
+    ] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Accuracy and macro F1 of the stage decision on relevant labelled items."""
     from extractors.labelled import load_labelled
     from extractors.scoring_eval import evaluate_stages
 
-    _, classifier = _scoring(profile)
-    items = load_labelled(path)
+    items = [item for path in paths for item in load_labelled(path)]
+    names = ", ".join(path.name for path in paths)
     started = time.perf_counter()
-    result = evaluate_stages(items, classifier)
+    if cv:
+        from extractors.crossval import cross_validate_stages
+        from extractors.profile import load_profile
+        from extractors.stages import StageClassifier
+
+        if cv < 2:
+            raise typer.BadParameter("--cv needs at least 2 folds")
+        loaded = load_profile(profile or Settings().profile)
+        result = cross_validate_stages(items, lambda: StageClassifier(loaded, use_model=False), cv)
+        title = f"Stages on {names}, grouped {cv}-fold cross-validation"
+    else:
+        _, classifier = _scoring(profile)
+        result = evaluate_stages(items, classifier)
+        title = f"Stages on {names}"
     result["ms_per_article"] = round(
         1000 * (time.perf_counter() - started) / max(1, result.get("n", 1)), 3
     )
-    _emit(
-        result, as_json, f"Stages on {path.name}", ["accuracy", "macro_f1", "n", "ms_per_article"]
-    )
+    _emit(result, as_json, title, ["accuracy", "macro_f1", "n", "ms_per_article"])
     if not as_json:
-        confusion = result.get("confusion", {})
-        spaces = sorted({*confusion, *(p for row in confusion.values() for p in row)})
-        table = Table(title="Confusion (rows: gold, columns: predicted)", title_justify="left")
-        table.add_column("gold")
-        for space in spaces:
-            table.add_column(space, justify="right")
-        for gold in spaces:
-            table.add_row(gold, *(str(confusion.get(gold, {}).get(p, 0)) for p in spaces))
-        console.print(table)
+        _confusion_table(result.get("confusion", {}))
+        if cv:
+            console.print(
+                "folds: "
+                + ", ".join(f"{fold['accuracy']:.3f} (n={fold['n']})" for fold in result["folds"])
+                + " · decided by: "
+                + ", ".join(f"{kind} {count}" for kind, count in result["decided_by"].items())
+            )
+
+
+def _confusion_table(confusion: dict[str, dict[str, int]]) -> None:
+    spaces = sorted({*confusion, *(p for row in confusion.values() for p in row)})
+    table = Table(title="Confusion (rows: gold, columns: predicted)", title_justify="left")
+    table.add_column("gold")
+    for space in spaces:
+        table.add_column(space, justify="right")
+    for gold in spaces:
+        table.add_row(gold, *(str(confusion.get(gold, {}).get(p, 0)) for p in spaces))
+    console.print(table)
 
 
 @eval_app.command("extraction")
