@@ -96,6 +96,32 @@ def train_model(
     return fit_stage_model(texts, extras, labels, classifier.feature_names(), settings, about=about)
 
 
+def held_out_classifiers(
+    items: Sequence[LabelledItem],
+    make_classifier: Callable[[], StageClassifier],
+    k: int = 5,
+    settings: TrainingSettings = DEFAULT_SETTINGS,
+) -> tuple[dict[str, StageClassifier], StageClassifier]:
+    """Return, per trained-on item id, a classifier whose model never saw that item.
+
+    The second value's model is trained on every item: honest for the items it was not
+    trained on (those without a relevant label), which are never training data.
+    """
+    scored = [item for item in items if item.relevant is True and item.space is not None]
+    folds = grouped_folds(event_groups(scored), k)
+    by_item: dict[str, StageClassifier] = {}
+    for fold in folds:
+        held = set(fold)
+        classifier = make_classifier()
+        train = [item for i, item in enumerate(scored) if i not in held]
+        classifier.model = train_model(train, classifier, settings)
+        for i in fold:
+            by_item[scored[i].id] = classifier
+    everything = make_classifier()
+    everything.model = train_model(scored, everything, settings)
+    return by_item, everything
+
+
 def cross_validate_stages(
     items: Sequence[LabelledItem],
     make_classifier: Callable[[], StageClassifier],
@@ -107,26 +133,22 @@ def cross_validate_stages(
     ``make_classifier`` builds the rules alone (no model); each fold gets its own model.
     """
     scored = [item for item in items if item.relevant is True and item.space is not None]
-    folds = grouped_folds(event_groups(scored), k)
-    pairs: list[tuple[str, str]] = []
-    per_fold: list[dict[str, Any]] = []
+    by_item, _ = held_out_classifiers(scored, make_classifier, k, settings)
+    per_fold: dict[int, list[tuple[str, str]]] = {}
     decided_by: dict[str, int] = {}
-    for fold in folds:
-        held = set(fold)
-        classifier = make_classifier()
-        train = [item for i, item in enumerate(scored) if i not in held]
-        classifier.model = train_model(train, classifier, settings)
-        fold_pairs = []
-        for i in fold:
-            stage = classifier.classify(scored[i].title, scored[i].text)
-            fold_pairs.append((scored[i].space or "", stage.space or "none"))
-            kind = stage.reason.split(":", 1)[0] or "none"
-            decided_by[kind] = decided_by.get(kind, 0) + 1
-        pairs += fold_pairs
-        per_fold.append(stage_measures(fold_pairs))
+    pairs: list[tuple[str, str]] = []
+    for item in scored:
+        classifier = by_item[item.id]
+        stage = classifier.classify(item.title, item.text)
+        pair = (item.space or "", stage.space or "none")
+        pairs.append(pair)
+        per_fold.setdefault(id(classifier), []).append(pair)
+        kind = stage.reason.split(":", 1)[0] or "none"
+        decided_by[kind] = decided_by.get(kind, 0) + 1
     result = stage_measures(pairs)
     result["folds"] = [
-        {key: fold[key] for key in ("accuracy", "macro_f1", "n")} for fold in per_fold
+        {key: measures[key] for key in ("accuracy", "macro_f1", "n")}
+        for measures in map(stage_measures, per_fold.values())
     ]
     result["k"] = k
     result["decided_by"] = decided_by

@@ -64,6 +64,7 @@ class Finding:
     direction: int  # MAKE or UNMAKE, negations applied
     acts: tuple[str, ...]  # the words of the chain, in reading order
     sentence: int  # 0 for the title, then the text's sentences from 1
+    start: int = 0  # where the chain's first word (or the object) starts in its text
 
     def describe(self, things: Mapping[str, Thing]) -> str:
         """One line for the evidence: ``cooperation: keeps GSOMIA (suspends termination)``."""
@@ -247,7 +248,8 @@ class DirectionReader:
         breaks = (direction == MAKE) == thing.hostile
         space = thing.space if breaks else self.thaw
         words = tuple(sentence[hits[i][0] : hits[i][1]] for i in chain)
-        return Finding(space, thing.key, direction, words, index)
+        start = min(hits[i][0] for i in (*chain, at))
+        return Finding(space, thing.key, direction, words, index, start)
 
 
 def _acts(hits: Sequence[tuple[int, int, str]], chain: Sequence[int]) -> bool:

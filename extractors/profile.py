@@ -50,10 +50,17 @@ class Party(_Frozen):
     key: str
     name: str
     aliases: tuple[str, ...] = ()
+    # Full names of the party's people (leaders, ministers). Each is also an alias, and
+    # in an article that gives the full name, the surname alone names the party too.
+    people: tuple[str, ...] = ()
+    # Names that stand for the party only in its own language ("정부", the government, in
+    # a Korean article), unless the other party's name stands just before them.
+    home_language: str = ""
+    home_names: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
+        return (self.name, *self.aliases, *self.people)
 
 
 class FetchSettings(_Frozen):

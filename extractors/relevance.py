@@ -110,14 +110,14 @@ class RelevanceScorer:
         )
         self._noise = PhraseMatcher({term: term for term in self.rules.noise}, plurals=True)
 
-    def _read(self, text: str, spans: Sequence[tuple[int, int]]) -> list[_Sentence]:
+    def _read(self, text: str, spans: Sequence[tuple[int, int]], article: str) -> list[_Sentence]:
         """Return the sentences at the given spans of the text, read.
 
         Each phrase list scans the whole text once; matches are then handed to their
         sentences, which is several times faster than scanning sentence by sentence.
         """
         topics = by_sentence(spans, self._topics.find(text))
-        parties = by_sentence(spans, self._parties.find_all(text))
+        parties = by_sentence(spans, self._parties.find_all(text, context=article))
         others = by_sentence(spans, self._others.find(text))
         noise = by_sentence(spans, self._noise.find(text))
         read = []
@@ -168,11 +168,12 @@ class RelevanceScorer:
     def _sentences(self, title: str, text: str) -> list[_Sentence]:
         """Return the title (first, possibly empty) and the body's sentences, read."""
         title = " ".join(title.split())
-        head = self._read(title, [(0, len(title))])
+        article = f"{title}\n{text}"
+        head = self._read(title, [(0, len(title))], article)
         # Headline-only items repeat the title as their text.
         if " ".join(text.split()) == title:
             return head
-        return head + self._read(text, sentence_spans(text))
+        return head + self._read(text, sentence_spans(text), article)
 
     def score(self, title: str, text: str) -> Relevance:
         """Return the article's relevance with its matched topics, evidence and reason.

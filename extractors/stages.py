@@ -15,6 +15,7 @@ article's own news is rarely the background it retells.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from extractors.text import PhraseMatcher, by_sentence, sentence_spans
 
 _Hit = tuple[int, int, str]  # start, end, key
 _BLOCKED = "~not"
+_ACT = "step|~act"  # an act on a measure or instrument, read by the direction rules
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ class StageClassifier:
         the profile names one; else the cue scores.
         """
         reading = self._reading(title, text)
-        action = self._action(reading.actions, reading.context)
+        action = self._action(reading.actions, reading.context, reading.sentences)
         ordered = tuple((name, round(reading.scores[name], 3)) for name in self._spaces)
         sure = self._sure(reading.findings)
         if sure is not None:
@@ -235,6 +238,9 @@ class StageClassifier:
         findings += self.direction.read_spans(
             text, spans[: self.rules.direction_sentences], first=1
         )
+        # An act done to a measure or instrument is a step taken, unless hedged.
+        for finding in findings:
+            action_found[finding.sentence].append((finding.start, finding.start, _ACT))
         return _Reading(tuple(sentences), scores, carriers, findings, action_found, context)
 
     def _sure(self, findings: Sequence[Finding]) -> tuple[str, Finding] | None:
@@ -281,9 +287,7 @@ class StageClassifier:
             cues += by_sentence(source_spans, _kept(self._cues.find(source)))
             found = _kept(self._actions.find(source))
             actions += by_sentence(source_spans, found)
-            steps = any(key.startswith("step|") for _, _, key in found)
-            marks = self._context.find(source) if steps else []
-            context += by_sentence(source_spans, marks)
+            context += by_sentence(source_spans, self._context.find(source))
         return cues, actions, context
 
     def _sentence_gains(self, hits: set[str]) -> dict[str, float]:
@@ -324,11 +328,12 @@ class StageClassifier:
         self,
         hits: Sequence[Sequence[_Hit]],
         context: Sequence[Sequence[_Hit]],
+        sentences: Sequence[str],
     ) -> str:
         step = talk = reported = 0.0
         for index, (keys, marks) in enumerate(zip(hits, context, strict=True)):
             weight = self._weight(index)
-            sentence_step, sentence_talk = self._sentence_action(keys, marks)
+            sentence_step, sentence_talk = self._sentence_action(keys, marks, sentences[index])
             step += weight * sentence_step
             talk += weight * sentence_talk
             if any(key.startswith("reporting|") for _, _, key in keys):
@@ -338,10 +343,17 @@ class StageClassifier:
             return self.rules.default_action
         return "step" if step > talk else "talk"
 
-    def _sentence_action(self, hits: Sequence[_Hit], marks: Sequence[_Hit]) -> tuple[float, float]:
-        """Return what one sentence adds to step and to talk; each distinct cue counts once."""
+    def _sentence_action(
+        self, hits: Sequence[_Hit], marks: Sequence[_Hit], sentence: str
+    ) -> tuple[float, float]:
+        """Return what one sentence adds to step and to talk; each distinct cue counts once.
+
+        A hedge governs the acts after it in English ("may impose"); Korean and Japanese
+        put it after the verb ("제외 검토", "除外を検討"), so there it governs the sentence.
+        """
         rules = self.rules
-        hedge = min((start for start, _, kind in marks if kind == "hedge"), default=None)
+        hedges = [start for start, _, kind in marks if kind == "hedge"]
+        hedge = (0 if _CJK.search(sentence) else min(hedges)) if hedges else None
         background = any(kind == "background" for _, _, kind in marks)
         first: dict[str, int] = {}
         for start, _, key in hits:
@@ -351,12 +363,13 @@ class StageClassifier:
             kind, phrase = key.split("|", 1)
             if kind == "reporting":
                 continue
+            weight = 1.0 if key == _ACT else rules.step_cues.get(phrase, 0.0)
             if kind == "talk":
                 talk += rules.talk_cues[phrase]
-            elif hedge is not None and hedge < start:
-                talk += rules.step_cues[phrase]
+            elif hedge is not None and hedge <= start:
+                talk += weight
             else:
-                step += rules.step_cues[phrase] * (rules.background_weight if background else 1.0)
+                step += weight * (rules.background_weight if background else 1.0)
         return step, talk
 
 

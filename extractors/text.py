@@ -150,6 +150,33 @@ class PhraseMatcher:
         return {key for _, _, key in self.find(text)}
 
 
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def script_language(text: str) -> str:
+    """Return "ko" for Hangul text, "ja" for text with kana, else "" (not decided)."""
+    if _HANGUL.search(text):
+        return "ko"
+    return "ja" if _KANA.search(text) else ""
+
+
+def _name_forms(name: str) -> set[str]:
+    """Return a person's name as written in other romanisations: hyphen, space, joined."""
+    forms = {name}
+    parts = name.split()
+    for i, part in enumerate(parts):
+        if "-" in part:
+            head, _, tail = part.partition("-")
+            for joined in (
+                f"{head} {tail.capitalize()}",
+                f"{head}-{tail.capitalize()}",
+                head + tail,
+            ):
+                forms.add(" ".join((*parts[:i], joined, *parts[i + 1 :])))
+    return forms
+
+
 class PartyFinder:
     """Finds the parties named in a text, ignoring names inside look-alike phrases.
 
@@ -158,36 +185,99 @@ class PartyFinder:
     ``[relevance] not_party`` does not count: "Korea" in "North Korea" is not the party.
     A name listed under both parties (a compound such as a two-country abbreviation)
     names both. ``[relevance.affiliates]`` lists bodies (firms) that stand for a party
-    only where the caller says so.
+    only where the caller says so. Two readings need the whole article, given as
+    ``context``: a person's surname names the party once the article gave the full name
+    ("Lee" after "Lee Jae Myung"), and a party's home names ("외교부", the foreign
+    ministry) name it in an article in the party's own language.
     """
 
     def __init__(self, profile: Profile) -> None:
         names: dict[str, set[str]] = {}
+        surnames: dict[str, set[str]] = {}
+        self._home: dict[str, PhraseMatcher] = {}
         for party in profile.parties:
             for name in party.names:
                 names.setdefault(" ".join(name.split()), set()).add(party.key)
+            for person in party.people:
+                for form in _name_forms(" ".join(person.split())):
+                    names.setdefault(form, set()).add(party.key)
+                parts = person.split()
+                for short in {parts[0], parts[-1]} if len(parts) > 1 else set():
+                    surnames.setdefault(short.split("-")[0], set()).add(party.key)
+            if party.home_language and party.home_names:
+                self._home[party.key] = PhraseMatcher(
+                    {name: party.home_language for name in party.home_names}
+                )
         for key, members in profile.relevance.get("affiliates", {}).items():
             for name in members:
                 names.setdefault(" ".join(str(name).split()), set()).add(f"~{key}")
         self._keys = {name: tuple(sorted(keys)) for name, keys in names.items()}
         self._names = PhraseMatcher({name: name for name in self._keys}, case_sensitive=True)
+        self._surnames = {name: tuple(sorted(keys)) for name, keys in surnames.items()}
+        self._surname_matcher = PhraseMatcher(
+            {name: name for name in self._surnames if name not in self._keys}, case_sensitive=True
+        )
         not_party = [str(phrase) for phrase in profile.relevance.get("not_party", ())]
         self._not_party = PhraseMatcher({phrase: phrase for phrase in not_party}, plurals=True)
 
-    def find_all(self, text: str) -> list[tuple[int, int, str, bool]]:
-        """Return (start, end, party key, is_affiliate) for each name in the text."""
+    def find_all(self, text: str, context: str | None = None) -> list[tuple[int, int, str, bool]]:
+        """Return (start, end, party key, is_affiliate) for each name in the text.
+
+        ``context`` is the whole article the text belongs to (default: the text itself).
+        """
         blocked = self._not_party.find(text)
+        named = self._names.find(text)
         found = []
-        for start, end, name in self._names.find(text):
+        for start, end, name in named:
             if any(b_start < end and start < b_end for b_start, b_end, _ in blocked):
                 continue
             for key in self._keys[name]:
                 affiliate = key.startswith("~")
                 found.append((start, end, key.removeprefix("~"), affiliate))
+        article = text if context is None else context
+        found += self._by_surname(text, article)
+        found += self._by_home_name(text, article, named)
+        return sorted(found)
+
+    def _by_surname(self, text: str, article: str) -> list[tuple[int, int, str, bool]]:
+        hits = self._surname_matcher.find(text)
+        if not hits:
+            return []
+        given = {name for _, _, name in self._names.find(article) if " " in name}
+        known = {
+            part.split("-")[0] for name in given for part in (name.split()[0], name.split()[-1])
+        }
+        return [
+            (start, end, key, False)
+            for start, end, short in hits
+            if short in known
+            for key in self._surnames[short]
+        ]
+
+    def _by_home_name(
+        self, text: str, article: str, named: Sequence[tuple[int, int, str]]
+    ) -> list[tuple[int, int, str, bool]]:
+        if not self._home:
+            return []
+        language = script_language(article)
+        found = []
+        for key, matcher in self._home.items():
+            for start, end, home_language in matcher.find(text):
+                if home_language != language:
+                    continue
+                # "일본 정부", "韓国政府": the other party's government, not this one's.
+                owner = [
+                    self._keys[name] for n_start, n_end, name in named if 0 <= start - n_end <= 2
+                ]
+                if any(key not in keys for keys in owner):
+                    continue
+                found.append((start, end, key, False))
         return found
 
-    def keys(self, text: str, affiliates: bool = False) -> set[str]:
+    def keys(self, text: str, affiliates: bool = False, context: str | None = None) -> set[str]:
         """Return the keys of the parties named in the text (affiliates only if asked)."""
         return {
-            key for _, _, key, by_affiliate in self.find_all(text) if affiliates or not by_affiliate
+            key
+            for _, _, key, by_affiliate in self.find_all(text, context)
+            if affiliates or not by_affiliate
         }

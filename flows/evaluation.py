@@ -184,6 +184,15 @@ def eval_replay(
             help="Use the items' own labels instead of the scorer (tests the state machine alone)."
         ),
     ] = False,
+    train: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--train",
+            help="Labelled files to train the stage model on, cross-validated: each replayed "
+            "item is staged by a model that never saw it (repeat for several files).",
+        ),
+    ] = None,
+    cv: Annotated[int, typer.Option("--cv", help="Folds for --train.")] = 5,
 ) -> None:
     """Replay dated items through scoring, staging and the escalation tracker; score alerts."""
     from extractors.escalation import EscalationRules
@@ -193,12 +202,21 @@ def eval_replay(
 
     loaded = load_profile(profile or Settings().profile)
     scorer, classifier = _scoring(profile)
+    held_out: dict[str, Any] = {}
+    if train:
+        from extractors.crossval import held_out_classifiers
+        from extractors.stages import StageClassifier
+
+        training = [item for file in train for item in load_labelled(file)]
+        held_out, classifier = held_out_classifiers(
+            training, lambda: StageClassifier(loaded, use_model=False), cv
+        )
 
     def classify(item: Any) -> tuple[bool, str | None, str | None]:
         relevance = scorer.score(item.title, item.text)
         if not relevance.relevant:
             return False, None, None
-        stage = classifier.classify(item.title, item.text)
+        stage = held_out.get(item.id, classifier).classify(item.title, item.text)
         return True, stage.space, stage.action
 
     items = load_labelled(path)
