@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from extractors.labelled import LabelledItem
+from extractors.labelled import LabelledItem, load_labelled
 from extractors.scoring_eval import stage_measures
 from extractors.stage_model import StageModel, model_text
 from extractors.stages import StageClassifier
@@ -30,7 +31,11 @@ def _day(value: str) -> date | None:
 
 
 def event_groups(items: Sequence[LabelledItem], days: int = EVENT_DAYS) -> list[int]:
-    """Return a group number per item: one event's items share a number."""
+    """Return a group number per item: one event's items share a number.
+
+    One event: a shared ``group``, the same id or headline, or the same space within
+    ``days`` days (chained, so a week of reports on one step stays together).
+    """
     parent = list(range(len(items)))
 
     def find(i: int) -> int:
@@ -39,12 +44,15 @@ def event_groups(items: Sequence[LabelledItem], days: int = EVENT_DAYS) -> list[
             i = parent[i]
         return i
 
-    by_group: dict[str, int] = {}
+    first: dict[str, int] = {}
     dated = [(i, _day(item.published), item.space) for i, item in enumerate(items)]
     dated = sorted((entry for entry in dated if entry[1] is not None), key=lambda e: e[1])
     for i, item in enumerate(items):
-        if item.group:
-            parent[find(i)] = find(by_group.setdefault(item.group, i))
+        # A shared group, the same id, or the same headline (a reprint) is one event.
+        keys = [f"id:{item.id}", "title:" + " ".join(item.title.lower().split())]
+        keys += [f"group:{item.group}"] if item.group else []
+        for key in keys:
+            parent[find(i)] = find(first.setdefault(key, i))
     for position, (i, day_i, space_i) in enumerate(dated):
         for j, day_j, space_j in dated[position + 1 :]:
             assert day_i is not None and day_j is not None  # noqa: S101 - filtered above
@@ -94,6 +102,16 @@ def train_model(
     """Return the stage model trained on the relevant items (rules read as features)."""
     texts, extras, labels = training_rows(items, classifier, settings.max_chars)
     return fit_stage_model(texts, extras, labels, classifier.feature_names(), settings, about=about)
+
+
+def train_from_files(
+    paths: Sequence[Path],
+    classifier: StageClassifier,
+    settings: TrainingSettings = DEFAULT_SETTINGS,
+) -> StageModel:
+    """Return the stage model trained on labelled files, which the model file names."""
+    items = [item for path in paths for item in load_labelled(path)]
+    return train_model(items, classifier, settings, about={"data": [p.name for p in paths]})
 
 
 def held_out_classifiers(

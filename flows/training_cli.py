@@ -49,8 +49,7 @@ def train(
     ] = False,
 ) -> None:
     """Train the stage model (the second opinion where no direction rule is sure)."""
-    from extractors.crossval import train_model
-    from extractors.labelled import load_labelled
+    from extractors.crossval import train_from_files
     from extractors.profile import load_profile
     from extractors.stage_model import file_sha256
     from extractors.stages import StageClassifier
@@ -68,8 +67,7 @@ def train(
     if target is None:
         console.print("[red]no model file: give --out, or name one in [stages.model] file")
         raise typer.Exit(2)
-    items = [item for path in data for item in load_labelled(path)]
-    model = train_model(items, classifier, about={"data": [path.name for path in data]})
+    model = train_from_files(data, classifier)
     target.write_bytes(model.to_json())
     digest = file_sha256(target)
     if record:

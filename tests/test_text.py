@@ -81,3 +81,48 @@ not_party = ["North Borea"]
         encoding="utf-8",
     )
     return load_profile(tmp_path / "monitor.toml")
+
+
+def _finder(tmp_path: Path, parties: str) -> PartyFinder:
+    seed = tmp_path / "seed.txt"
+    seed.write_text("seed", encoding="utf-8")
+    profile = tmp_path / "profile.toml"
+    profile.write_text(
+        f'[monitor]\nname = "t"\n[seed]\nfile = "seed.txt"\n{parties}', encoding="utf-8"
+    )
+    return PartyFinder(load_profile(profile))
+
+
+PARTIES = """
+[parties.japan]
+name = "Japan"
+people = ["Sanae Takaichi"]
+home_language = "ja"
+home_names = ["政府", "外務省"]
+[parties.korea]
+name = "South Korea"
+aliases = ["Seoul", "韓国", "한국"]
+people = ["Lee Jae-myung"]
+home_language = "ko"
+home_names = ["정부", "외교부"]
+"""
+
+
+def test_a_surname_names_the_party_once_the_full_name_is_given(tmp_path: Path) -> None:
+    finder = _finder(tmp_path, PARTIES)
+    article = "President Lee Jae Myung met Sanae Takaichi. Lee thanked Takaichi."
+    assert finder.keys("Lee thanked Takaichi.", context=article) == {"japan", "korea"}
+    # Without the full name in the article, a bare surname is anybody's.
+    assert finder.keys("Lee thanked Takaichi.") == set()
+    assert finder.keys("Lee Jae-myung and LEE JAE-MYUNG") == {"korea"}
+
+
+def test_home_names_count_in_their_own_language_only(tmp_path: Path) -> None:
+    finder = _finder(tmp_path, PARTIES)
+    assert finder.keys("외교부는 유감을 표명했다") == {"korea"}
+    assert finder.keys("政府は韓国に抗議した") == {"japan", "korea"}
+    # The other party's government, and a home name in the other language, do not count.
+    assert finder.keys("한국 외교부와 일본 정부") == {"korea"}
+    assert finder.keys("韓国政府は反発した") == {"korea"}
+    # Han characters alone do not tell Japanese from Chinese: no home reading.
+    assert finder.keys("政府声明") == set()
