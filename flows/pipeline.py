@@ -229,6 +229,8 @@ def score_batch(config: RunConfig, extracted: Extracted) -> Scored:
                     space=stage.space if stage else None,
                     action=stage.action if stage else None,
                     stage_evidence=tuple(stage.evidence) if stage else (),
+                    stage_reason=stage.reason if stage else "",
+                    stage_confidence=stage.confidence if stage else None,
                 ),
             )
         )

@@ -50,6 +50,8 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
                 "title": a.title,
                 "space": a.space,
                 "action": a.action,
+                "stage_reason": a.stage_reason,
+                "stage_confidence": a.stage_confidence,
                 "score": round(a.relevance_score, 3),
                 "topics": a.matched_topics[:5],
                 "cluster": a.cluster_id,
@@ -146,13 +148,14 @@ def print_status(console: Console, data: dict[str, Any]) -> None:
     console.print(
         _table(
             "Recent matches",
-            ["seen", "outlet", "title", "stage", "score"],
+            ["seen", "outlet", "title", "stage", "why", "score"],
             [
                 [
                     _when(m["seen"]),
                     m["outlet"],
                     m["title"][:90],
                     f"{m['space']}/{m['action']}",
+                    m["stage_reason"][:60],
                     m["score"],
                 ]
                 for m in data["matches"]

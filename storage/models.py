@@ -91,6 +91,10 @@ class Article(SQLModel, table=True):
     space: str | None = Field(default=None, index=True)
     action: str | None = None
     stage_evidence: list[str] = _json(list)
+    # What decided the space ("rule: cooperation: keeps GSOMIA (…)", "model: economic 0.81")
+    # and the model's probability (1.0 for a sure rule; None where cue scores decided).
+    stage_reason: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    stage_confidence: float | None = None
     first_seen_at: datetime
     # Set when the escalation tracker has taken this article's stage into account.
     escalated_at: datetime | None = Field(default=None, index=True)

@@ -284,6 +284,8 @@ class ArticleRecord:
     space: str | None = None
     action: str | None = None
     stage_evidence: tuple[str, ...] = ()
+    stage_reason: str = ""
+    stage_confidence: float | None = None
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,10 @@ def test_two_outlets_one_email_then_silence(
         assert state["transitions"][0]["space"] == "security"
         assert state["alerts"][0]["status"] == "sent"
         assert "s3cretpass" not in status.stdout
+        # Every staged match says what decided its space, and how sure that was.
+        staged = [m for m in state["matches"] if m["space"]]
+        assert staged and all(m["stage_reason"].startswith(("rule: ", "model: ")) for m in staged)
+        assert all(0.0 < m["stage_confidence"] <= 1.0 for m in staged)
 
     engine = create_engine(database_url)
     with engine.connect() as conn:
