@@ -374,6 +374,10 @@ def per_article_costs(pages: list[tuple[str, bytes]]) -> dict[str, Any]:
         "relevant": relevant,
         **per_page,
         "scoring_share_of_extraction": round(scoring / max(totals["extract_article"], 1e-9), 3),
+        # Every page is staged here, relevant or not (a run stages only the relevant ones).
+        "stage_share_of_extraction": round(
+            totals["stage"] / max(totals["extract_article"], 1e-9), 3
+        ),
     }
 
 
