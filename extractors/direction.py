@@ -25,6 +25,7 @@ govern it first.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -221,7 +222,8 @@ class DirectionReader:
             if key.startswith("o|"):
                 break
             low, high = (h_end, near_start) if h_end <= near_start else (near_end, h_start)
-            if any(low <= cut < high for cut in cuts):
+            nearest = bisect_left(cuts, low)
+            if nearest < len(cuts) and cuts[nearest] < high:
                 break
             gap = high - low if cjk else len(sentence[low:high].split())
             if gap > window:
