@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flows.evaluation import eval_app
 from flows.settings import Settings, apply_prefect_defaults
@@ -51,7 +53,7 @@ def _print_run(summary: dict[str, Any]) -> None:
     table.add_column("result")
     for name, result in summary.get("sources", {}).items():
         style = "green" if "entries" in result or result == "not modified" else "red"
-        table.add_row(name, f"[{style}]{result}[/{style}]")
+        table.add_row(Text(name), Text(str(result), style=style))
     console.print(table)
     console.print(
         f"candidates {summary['candidates']} · new {summary['new']} · stored {summary['stored']}"
@@ -59,13 +61,15 @@ def _print_run(summary: dict[str, Any]) -> None:
         f" · no body {summary['no_body']} · duplicates {summary['duplicates']}"
     )
     active = ", ".join(summary["active"]) or "none"
-    console.print(f"transitions: {', '.join(summary['transitions']) or 'none'} · active: {active}")
+    console.print(
+        Text(f"transitions: {', '.join(summary['transitions']) or 'none'} · active: {active}")
+    )
     console.print(
         f"alerts sent {summary['alerts_sent']} · failed {summary['alerts_failed']}"
         f" · still pending {summary['alerts_pending']}"
     )
     for problem in summary.get("channel_problems", []):
-        console.print(f"[red]channel problem:[/red] {problem}")
+        console.print(f"[red]channel problem:[/red] {escape(problem)}")
 
 
 @app.command()
@@ -201,11 +205,11 @@ def topics(
             + "\n"
         )
         return
-    table = Table(title=f"Topics of {loaded.seed.file} ({len(derived.items)} in all)")
+    table = Table(title=Text(f"Topics of {loaded.seed.file} ({len(derived.items)} in all)"))
     for column in ("phrase", "weight", "kind", "aliases"):
         table.add_column(column)
     for t in items:
-        table.add_row(t.phrase, f"{t.weight:.2f}", t.kind, ", ".join(t.aliases))
+        table.add_row(Text(t.phrase), f"{t.weight:.2f}", t.kind, Text(", ".join(t.aliases)))
     console.print(table)
 
 
@@ -227,10 +231,12 @@ def alerts_test(profile: ProfileOption = None) -> None:
     tags = {c.name: ", ".join(sorted(c.tags)) or "(all alerts)" for c in channels}
     for name, ok, error in results:
         table.add_row(
-            name, tags[name], "[green]sent[/green]" if ok else f"[red]failed: {error}[/red]"
+            Text(name),
+            Text(tags[name]),
+            Text("sent", style="green") if ok else Text(f"failed: {error}", style="red"),
         )
     for problem in problems:
-        table.add_row(problem.name, "", f"[red]{problem.reason}[/red]")
+        table.add_row(Text(problem.name), "", Text(str(problem.reason), style="red"))
     console.print(table)
     if problems or not all(ok for _, ok, _ in results):
         raise typer.Exit(1)

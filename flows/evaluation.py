@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from flows.settings import Settings
 
@@ -42,12 +43,12 @@ def _emit(result: dict[str, Any], as_json: bool, title: str, keys: list[str]) ->
     if as_json:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
         return
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key in keys:
         value = result.get(key)
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        table.add_row(key, Text(f"{value:.4f}" if isinstance(value, float) else str(value)))
     console.print(table)
 
 
@@ -75,7 +76,7 @@ def eval_relevance(path: Path, profile: ProfileOption = None, as_json: JsonOptio
             misses.add_column(column, overflow="fold")
         for miss in result["misses"][:15]:
             misses.add_row(
-                *(str(miss.get(c, "")) for c in ("id", "expected", "got", "title", "reason"))
+                *(Text(str(miss.get(c, ""))) for c in ("id", "expected", "got", "title", "reason"))
             )
         console.print(misses)
 
@@ -102,9 +103,9 @@ def eval_stages(path: Path, profile: ProfileOption = None, as_json: JsonOption =
         table = Table(title="Confusion (rows: gold, columns: predicted)", title_justify="left")
         table.add_column("gold")
         for space in spaces:
-            table.add_column(space, justify="right")
+            table.add_column(Text(space), justify="right")
         for gold in spaces:
-            table.add_row(gold, *(str(confusion.get(gold, {}).get(p, 0)) for p in spaces))
+            table.add_row(Text(gold), *(str(confusion.get(gold, {}).get(p, 0)) for p in spaces))
         console.print(table)
 
 
@@ -185,5 +186,5 @@ def eval_replay(
         for column in ("date", "kind", "space", "evidence"):
             table.add_column(column, overflow="fold")
         for alert in alerts:
-            table.add_row(str(alert.date), alert.kind, alert.space, ", ".join(alert.evidence))
+            table.add_row(str(alert.date), alert.kind, alert.space, Text(", ".join(alert.evidence)))
         console.print(table)
