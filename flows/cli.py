@@ -2,6 +2,11 @@
 
 Prefect, SQLModel and trafilatura are imported inside the commands that need them, so
 ``straitwatch --help`` answers at once.
+
+Every command that reads the profile checks all of it first (and the database, where it
+uses one), so a mistake stops it before anything is fetched. A bad profile or a database
+that cannot be opened is one line, ``error: <file>: <reason>``, and exit code 2; the
+traceback is there with ``--debug``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(eval_app, name="eval")
 console = Console()
+USAGE_ERROR = 2  # the exit code of a command that cannot start (click's, for bad options)
+_OPTIONS = {"debug": False}
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
+    ] = False,
+) -> None:
+    _OPTIONS["debug"] = debug
+
 
 ProfileOption = Annotated[
     Path | None,
@@ -44,6 +61,19 @@ def _settings(profile: Path | None = None) -> Settings:
     settings = Settings()
     if profile is not None:
         settings = settings.model_copy(update={"profile": profile.resolve()})
+    return settings
+
+
+def _checked(profile: Path | None = None, *, database: bool = True) -> Settings:
+    """Return the settings once the profile, all it builds, and the database check out."""
+    from flows.pipeline import check_profile
+
+    settings = _settings(profile)
+    check_profile(settings.profile)
+    if database:
+        from storage.db import make_engine, migrate
+
+        migrate(make_engine(settings.db_url))
     return settings
 
 
@@ -76,7 +106,7 @@ def _print_run(summary: dict[str, Any]) -> None:
 def run(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """Run the monitor once, now (a Prefect flow run)."""
     apply_prefect_defaults()
-    settings = _settings(profile)
+    settings = _checked(profile)
     from flows.monitor import monitor
 
     summary = monitor(profile=str(settings.profile))
@@ -95,7 +125,7 @@ def serve(profile: ProfileOption = None) -> None:
     from flows.local_server import local_prefect_server
 
     apply_prefect_defaults()
-    settings = _settings(profile)
+    settings = _checked(profile)
     from extractors.profile import load_profile
 
     loaded = load_profile(settings.profile)
@@ -154,7 +184,7 @@ def backfill(
     apply_prefect_defaults()
     raise typer.Exit(
         run_backfill_command(
-            console, _settings(profile), start, end, source, alerts, dry_run, as_json
+            console, _checked(profile), start, end, source, alerts, dry_run, as_json
         )
     )
 
@@ -168,7 +198,7 @@ def status(
     """Show the dispute's stage state, last transitions, recent matches, sources and errors."""
     from flows.status import print_status, status_data
 
-    settings = _settings(profile)
+    settings = _checked(profile)
     data = status_data(settings, limit)
     if as_json:
         sys.stdout.write(json.dumps(data, default=str) + "\n")
@@ -186,7 +216,7 @@ def topics(
     from extractors.profile import load_profile
     from extractors.topics import derive_topics
 
-    loaded = load_profile(_settings(profile).profile)
+    loaded = load_profile(_checked(profile, database=False).profile)
     derived = derive_topics(loaded.seed_text(), loaded)
     items = sorted(derived.items, key=lambda t: -t.weight)[:top]
     if as_json:
@@ -219,7 +249,7 @@ def alerts_test(profile: ProfileOption = None) -> None:
     from extractors.profile import load_profile
     from flows.alerts import load_channels, send_test
 
-    settings = _settings(profile)
+    settings = _checked(profile, database=False)
     channels, problems = load_channels(
         settings.apprise_urls, settings.apprise_config, settings.console_alerts
     )
@@ -252,14 +282,26 @@ def demo(
 ) -> None:
     """Serve a bundled fixture news site on 127.0.0.1 and run the monitor on it, offline."""
     from flows.demo import run_demo
+    from flows.pipeline import check_profile
+    from flows.settings import DEFAULT_PROFILE
 
     apply_prefect_defaults()
+    check_profile(DEFAULT_PROFILE)  # the demo's profile extends the shipped one
     raise typer.Exit(run_demo(console, keep=keep, with_prefect=with_prefect))
 
 
 def main() -> None:
-    """Entry point of the ``straitwatch`` command."""
-    app()
+    """Entry point of the ``straitwatch`` command: a failure to start is one line, exit 2."""
+    from extractors.profile import ProfileError
+    from storage.db import DatabaseUnavailable
+
+    try:
+        app()
+    except (ProfileError, DatabaseUnavailable) as exc:
+        if _OPTIONS["debug"]:
+            raise
+        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(USAGE_ERROR)
 
 
 if __name__ == "__main__":

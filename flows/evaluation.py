@@ -28,15 +28,11 @@ ProfileOption = Annotated[Path | None, typer.Option("--profile", help="Monitor p
 
 
 def _scoring(profile: Path | None) -> tuple[Any, Any]:
-    from extractors.profile import load_profile
-    from extractors.relevance import RelevanceScorer
-    from extractors.stages import StageClassifier
-    from extractors.topics import derive_topics
+    """Return the profile's relevance scorer and stage classifier, the whole profile checked."""
+    from flows.pipeline import check_profile, scoring_of_profile
 
-    loaded = load_profile(profile or Settings().profile)
-    return RelevanceScorer(derive_topics(loaded.seed_text(), loaded), loaded), StageClassifier(
-        loaded
-    )
+    path = check_profile(profile or Settings().profile).path
+    return scoring_of_profile(path)
 
 
 def _emit(result: dict[str, Any], as_json: bool, title: str, keys: list[str]) -> None:
