@@ -29,6 +29,8 @@ app = typer.Typer(
     help="straitwatch: know when a dispute escalates, with evidence.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback's local variables hold settings, channel URLs and their secrets.
+    pretty_exceptions_show_locals=False,
 )
 alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
