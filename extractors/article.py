@@ -34,6 +34,15 @@ MIN_BODY_CHARS = 200
 NEAR_DUPLICATE_SIMILARITY = 0.875
 _SIMHASH_BITS = 64
 
+# C0 control characters but tab, newline and carriage return, and DEL: raw, or as numeric
+# character references (decimal or hex, the semicolon optional as browsers read them).
+# lxml refuses a reference to one as an invalid XML character and trafilatura then drops
+# the whole element: one "&#11;" in a headline lost the page.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+    r"|&#0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127)(?![0-9]);?"
+    r"|&#[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])(?![0-9a-fA-F]);?"
+)
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
 _BINARY_MAGIC = (b"%PDF-", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"RIFF")
 _META_CHARSET = re.compile(
@@ -158,6 +167,15 @@ def _canonical_of(tree: lxml.etree._Element, url: str) -> str:
     return own
 
 
+def strip_control_characters(page: str) -> str:
+    """Return the page without control characters, raw or as character references.
+
+    Tab, newline and carriage return stay. None of the others means anything in a page,
+    and a reference to one makes lxml refuse the element that holds it.
+    """
+    return _CONTROL.sub("", page)
+
+
 def extract_article(
     content: bytes | str, url: str, *, content_type: str = ""
 ) -> ParsedArticle | ExtractionFailure:
@@ -173,6 +191,7 @@ def extract_article(
         if reason:
             return ExtractionFailure(url, "not_html", reason)
         content = decode_page(content, content_type)
+    content = strip_control_characters(content)
     try:
         tree = trafilatura.load_html(content)
         if tree is None:

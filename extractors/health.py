@@ -25,10 +25,10 @@ class HealthRules:
         table: dict[str, Any] = dict(profile.health)
         unknown = set(table) - {"failing_runs", "silence_factor"}
         if unknown:
-            raise ProfileError(f"profile [health]: unknown key(s) {sorted(unknown)}")
+            raise ProfileError(f"[health] has an unknown key {sorted(unknown)[0]!r}")
         rules = cls(**table)
         if rules.failing_runs < 1 or rules.silence_factor <= 0:
-            raise ProfileError("profile [health]: failing_runs ≥ 1 and silence_factor > 0")
+            raise ProfileError("[health] needs failing_runs ≥ 1 and silence_factor > 0")
         return rules
 
 

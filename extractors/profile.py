@@ -6,12 +6,21 @@ fetch politeness, and the sections that the scoring modules read for themselves
 ``extends = "other.toml"``: the other file is read first and this one's tables are merged
 over it (tables merge key by key, lists and values replace), so a user profile can reuse
 the shipped ladder and swap only the sources.
+
+Loading checks the whole file at once, so a mistake stops a command before it fetches
+anything: unknown keys anywhere (a misspelt key would otherwise silently keep its
+default) and value types; ``require_seed`` checks that the seed file exists.
+``[relevance]``, ``[stages]``, ``[escalation]`` and ``[health]`` are parsed by the modules
+that own them, which reject unknown keys themselves; building them at start
+(``flows.pipeline.check_profile``) is how those tables are checked. Every error is a
+ProfileError of one line that names the file.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +31,7 @@ SourceKind = Literal["feed", "gdelt", "sitemap", "urls"]
 
 
 class ProfileError(ValueError):
-    """The profile file is missing, not TOML, or does not fit the schema."""
+    """The profile file is missing, not TOML, or does not fit the schema (one line)."""
 
 
 class _Frozen(BaseModel):
@@ -63,6 +72,22 @@ class Party(_Frozen):
         return (self.name, *self.aliases, *self.people)
 
 
+class TopicAddition(_Frozen):
+    phrase: str
+    weight: float = 1.0
+    aliases: tuple[str, ...] = ()
+
+
+class TopicsTable(_Frozen):
+    """The schema of ``[topics]``; the table itself reaches topics.py as read."""
+
+    max_derived: int = 30
+    min_count: int = 2
+    drop: tuple[str, ...] = ()
+    aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    add: tuple[TopicAddition, ...] = ()
+
+
 class FetchSettings(_Frozen):
     user_agent: str = "straitwatch/0.1 (news monitor; respects robots.txt)"
     connect_timeout_seconds: float = 10.0
@@ -76,6 +101,8 @@ class FetchSettings(_Frozen):
     # Networks (CIDR) that may be fetched although they are not public. Empty: public only.
     allowed_networks: tuple[str, ...] = ()
     max_attempts: int = 3
+    # New candidates taken from one source in one run; the rest wait for the next runs.
+    max_candidates_per_source: int = Field(default=200, ge=1)
 
 
 class Source(_Frozen):
@@ -142,20 +169,43 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def shown(path: Path) -> str:
+    """Return a path as a person typed it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _read_toml(
+    path: Path, seen: tuple[Path, ...] = (), chain: list[tuple[Path, dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
         raise ProfileError(f"profile extends itself: {' -> '.join(map(str, (*seen, path)))}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ProfileError(f"profile not found: {path}") from exc
+        raise ProfileError(f"{shown(path)}: profile not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{shown(path)}: profile not readable: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"profile {path} is not valid TOML: {exc}") from exc
+        message = str(exc)
+        where = _TOML_AT.search(message)
+        at = f":{where[1]}:{where[2]}" if where else ""
+        reason = _TOML_AT.sub("", message)
+        raise ProfileError(f"{shown(path)}{at}: not valid TOML: {reason}") from exc
+    if chain is not None:
+        chain.append((path, data))
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    base = _read_toml(path.parent / parent, (*seen, path))
+    if not isinstance(parent, str):
+        raise ProfileError(f"{shown(path)}: extends must be a file name")
+    base = _read_toml(path.parent / parent, (*seen, path), chain)
     # Relative file names in the parent (the seed) stay relative to the parent.
     base_dir = (path.parent / parent).resolve().parent
     seed = base.get("seed")
@@ -168,18 +218,83 @@ def _read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _merge(base, data)
 
 
+def _holder(chain: Sequence[tuple[Path, dict[str, Any]]], loc: Sequence[str | int]) -> Path:
+    """Return the file of the chain (the profile first, then what it extends) that holds loc."""
+    for path, data in chain:
+        node: Any = data
+        for part in loc:
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                break
+        else:
+            return path
+    return chain[0][0]
+
+
+def _table_name(loc: Sequence[str | int]) -> str:
+    if not loc:
+        return "the profile"
+    if loc[0] == "sources" and len(loc) > 1:
+        return f"[[sources]] #{int(loc[1]) + 1}"
+    if loc[0] == "topics" and len(loc) > 2 and loc[1] == "add":
+        return f"[[topics.add]] #{int(loc[2]) + 1}"
+    return "[" + ".".join(str(part) for part in loc) + "]"
+
+
+def _problems(
+    exc: ValidationError, prefix: tuple[str | int, ...], chain: list[tuple[Path, dict[str, Any]]]
+) -> str:
+    """Return the first problem of a validation error as one line naming file, table and key."""
+    error = exc.errors()[0]
+    loc = (*prefix, *error["loc"])
+    if error["type"] == "extra_forbidden":
+        table = _table_name(loc[:-1]) if len(loc) > 1 else "the profile"
+        what = f"{table} has an unknown key {loc[-1]!r}"
+    else:
+        what = f"{_table_name(loc[:-1])} {loc[-1]}: {error['msg']}"
+        if "input" in error and not isinstance(error["input"], Mapping | list):
+            what += f" (got {error['input']!r})"
+    more = len(exc.errors()) - 1
+    return f"{shown(_holder(chain, loc))}: {what}" + (f" (and {more} more)" if more else "")
+
+
 def load_profile(path: str | Path) -> Profile:
-    """Read and validate a monitor profile; raise ProfileError with the reason."""
+    """Read and validate a monitor profile; raise ProfileError with the reason in one line."""
     path = Path(path)
-    data = _read_toml(path)
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    data = _read_toml(path, chain=chain)
     parties = data.pop("parties", {})
     if not isinstance(parties, Mapping) or len(parties) != 2:
-        raise ProfileError(f"profile {path}: [parties] must name exactly two parties")
+        raise ProfileError(f"{shown(path)}: [parties] must name exactly two parties")
+    built = []
+    for key, value in parties.items():
+        try:
+            built.append(Party(key=key, **(value if isinstance(value, Mapping) else {})))
+        except (ValidationError, TypeError) as exc:
+            if isinstance(exc, ValidationError):
+                raise ProfileError(_problems(exc, ("parties", key), chain)) from exc
+            raise ProfileError(f"{shown(path)}: [parties.{key}] is not a table") from exc
     try:
-        return Profile(
-            path=path.resolve(),
-            parties=tuple(Party(key=key, **value) for key, value in parties.items()),
-            **data,
-        )
+        TopicsTable.model_validate(data.get("topics", {}))
     except ValidationError as exc:
-        raise ProfileError(f"profile {path} does not fit the schema:\n{exc}") from exc
+        raise ProfileError(_problems(exc, ("topics",), chain)) from exc
+    try:
+        return Profile(path=path.resolve(), parties=tuple(built), **data)
+    except ValidationError as exc:
+        raise ProfileError(_problems(exc, (), chain)) from exc
+
+
+def require_seed(profile: Profile) -> None:
+    """Raise ProfileError unless the seed file exists.
+
+    Not part of ``load_profile``: some readers of a profile (its escalation thresholds,
+    its sources) never need the seed; every command that scores articles checks it.
+    """
+    if not profile.seed_path.is_file():
+        raise ProfileError(
+            f"{shown(profile.path)}: [seed] file {profile.seed.file!r} not found"
+            f" ({profile.seed_path})"
+        )

@@ -81,7 +81,7 @@ class RelevanceRules:
             elif name in cls.__dataclass_fields__:
                 values[name] = type(getattr(cls, name))(value)
             else:
-                raise ValueError(f"[relevance] has an unknown key: {name}")
+                raise ValueError(f"[relevance] has an unknown key {name!r}")
         return cls(**values)
 
 

@@ -15,7 +15,9 @@ from datetime import date
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from flows.settings import Settings
 
@@ -72,7 +74,7 @@ def run_backfill_command(
         TextColumn("slices"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
     )
     try:
@@ -118,11 +120,11 @@ def _report(
         + (" · dry run: nothing stored" if summary["dry_run"] else "")
     )
     for key, kind, space, day in summary.get("transitions", []):
-        console.print(f"  {day} {kind} {space} ({key})")
+        console.print(Text(f"  {day} {kind} {space} ({key})"))
     if summary.get("stopped_before"):
-        again = " ".join(f"--source {s}" for s in sources or [])
+        again = escape(" ".join(f"--source {s}" for s in sources or []))
         console.print(
-            f"[yellow]Stopped before {summary['stopped_before']}.[/yellow] Resume "
+            f"[yellow]Stopped before {escape(str(summary['stopped_before']))}.[/yellow] Resume "
             f"with: straitwatch backfill --from {start} --to {end} {again}".rstrip()
             + " (finished slices are skipped)"
         )

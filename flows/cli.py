@@ -2,6 +2,11 @@
 
 Prefect, SQLModel and trafilatura are imported inside the commands that need them, so
 ``straitwatch --help`` answers at once.
+
+Every command that reads the profile checks all of it first (and the database, where it
+uses one), so a mistake stops it before anything is fetched. A bad profile or a database
+that cannot be opened is one line, ``error: <file>: <reason>``, and exit code 2; the
+traceback is there with ``--debug``.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flows.evaluation import eval_app
 from flows.settings import Settings, apply_prefect_defaults
@@ -23,12 +30,26 @@ app = typer.Typer(
     help="straitwatch: know when a dispute escalates, with evidence.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback's local variables hold settings, channel URLs and their secrets.
+    pretty_exceptions_show_locals=False,
 )
 alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(eval_app, name="eval")
 app.command()(train)
 console = Console()
+USAGE_ERROR = 2  # the exit code of a command that cannot start (click's, for bad options)
+_OPTIONS = {"debug": False}
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
+    ] = False,
+) -> None:
+    _OPTIONS["debug"] = debug
+
 
 ProfileOption = Annotated[
     Path | None,
@@ -47,13 +68,26 @@ def _settings(profile: Path | None = None) -> Settings:
     return settings
 
 
+def _checked(profile: Path | None = None, *, database: bool = True) -> Settings:
+    """Return the settings once the profile, all it builds, and the database check out."""
+    from flows.pipeline import check_profile
+
+    settings = _settings(profile)
+    check_profile(settings.profile)
+    if database:
+        from storage.db import make_engine, migrate
+
+        migrate(make_engine(settings.db_url))
+    return settings
+
+
 def _print_run(summary: dict[str, Any]) -> None:
     table = Table(title="Sources", show_lines=False)
     table.add_column("source")
     table.add_column("result")
     for name, result in summary.get("sources", {}).items():
         style = "green" if "entries" in result or result == "not modified" else "red"
-        table.add_row(name, f"[{style}]{result}[/{style}]")
+        table.add_row(Text(name), Text(str(result), style=style))
     console.print(table)
     console.print(
         f"candidates {summary['candidates']} · new {summary['new']} · stored {summary['stored']}"
@@ -61,20 +95,22 @@ def _print_run(summary: dict[str, Any]) -> None:
         f" · no body {summary['no_body']} · duplicates {summary['duplicates']}"
     )
     active = ", ".join(summary["active"]) or "none"
-    console.print(f"transitions: {', '.join(summary['transitions']) or 'none'} · active: {active}")
+    console.print(
+        Text(f"transitions: {', '.join(summary['transitions']) or 'none'} · active: {active}")
+    )
     console.print(
         f"alerts sent {summary['alerts_sent']} · failed {summary['alerts_failed']}"
         f" · still pending {summary['alerts_pending']}"
     )
     for problem in summary.get("channel_problems", []):
-        console.print(f"[red]channel problem:[/red] {problem}")
+        console.print(f"[red]channel problem:[/red] {escape(problem)}")
 
 
 @app.command()
 def run(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """Run the monitor once, now (a Prefect flow run)."""
     apply_prefect_defaults()
-    settings = _settings(profile)
+    settings = _checked(profile)
     from flows.monitor import monitor
 
     summary = monitor(profile=str(settings.profile))
@@ -93,7 +129,7 @@ def serve(profile: ProfileOption = None) -> None:
     from flows.local_server import local_prefect_server
 
     apply_prefect_defaults()
-    settings = _settings(profile)
+    settings = _checked(profile)
     from extractors.profile import load_profile
 
     loaded = load_profile(settings.profile)
@@ -152,7 +188,7 @@ def backfill(
     apply_prefect_defaults()
     raise typer.Exit(
         run_backfill_command(
-            console, _settings(profile), start, end, source, alerts, dry_run, as_json
+            console, _checked(profile), start, end, source, alerts, dry_run, as_json
         )
     )
 
@@ -166,7 +202,7 @@ def status(
     """Show the dispute's stage state, last transitions, recent matches, sources and errors."""
     from flows.status import print_status, status_data
 
-    settings = _settings(profile)
+    settings = _checked(profile)
     data = status_data(settings, limit)
     if as_json:
         sys.stdout.write(json.dumps(data, default=str) + "\n")
@@ -184,7 +220,7 @@ def topics(
     from extractors.profile import load_profile
     from extractors.topics import derive_topics
 
-    loaded = load_profile(_settings(profile).profile)
+    loaded = load_profile(_checked(profile, database=False).profile)
     derived = derive_topics(loaded.seed_text(), loaded)
     items = sorted(derived.items, key=lambda t: -t.weight)[:top]
     if as_json:
@@ -203,11 +239,11 @@ def topics(
             + "\n"
         )
         return
-    table = Table(title=f"Topics of {loaded.seed.file} ({len(derived.items)} in all)")
+    table = Table(title=Text(f"Topics of {loaded.seed.file} ({len(derived.items)} in all)"))
     for column in ("phrase", "weight", "kind", "aliases"):
         table.add_column(column)
     for t in items:
-        table.add_row(t.phrase, f"{t.weight:.2f}", t.kind, ", ".join(t.aliases))
+        table.add_row(Text(t.phrase), f"{t.weight:.2f}", t.kind, Text(", ".join(t.aliases)))
     console.print(table)
 
 
@@ -217,7 +253,7 @@ def alerts_test(profile: ProfileOption = None) -> None:
     from extractors.profile import load_profile
     from flows.alerts import load_channels, send_test
 
-    settings = _settings(profile)
+    settings = _checked(profile, database=False)
     channels, problems = load_channels(
         settings.apprise_urls, settings.apprise_config, settings.console_alerts
     )
@@ -229,10 +265,12 @@ def alerts_test(profile: ProfileOption = None) -> None:
     tags = {c.name: ", ".join(sorted(c.tags)) or "(all alerts)" for c in channels}
     for name, ok, error in results:
         table.add_row(
-            name, tags[name], "[green]sent[/green]" if ok else f"[red]failed: {error}[/red]"
+            Text(name),
+            Text(tags[name]),
+            Text("sent", style="green") if ok else Text(f"failed: {error}", style="red"),
         )
     for problem in problems:
-        table.add_row(problem.name, "", f"[red]{problem.reason}[/red]")
+        table.add_row(Text(problem.name), "", Text(str(problem.reason), style="red"))
     console.print(table)
     if problems or not all(ok for _, ok, _ in results):
         raise typer.Exit(1)
@@ -248,14 +286,26 @@ def demo(
 ) -> None:
     """Serve a bundled fixture news site on 127.0.0.1 and run the monitor on it, offline."""
     from flows.demo import run_demo
+    from flows.pipeline import check_profile
+    from flows.settings import DEFAULT_PROFILE
 
     apply_prefect_defaults()
+    check_profile(DEFAULT_PROFILE)  # the demo's profile extends the shipped one
     raise typer.Exit(run_demo(console, keep=keep, with_prefect=with_prefect))
 
 
 def main() -> None:
-    """Entry point of the ``straitwatch`` command."""
-    app()
+    """Entry point of the ``straitwatch`` command: a failure to start is one line, exit 2."""
+    from extractors.profile import ProfileError
+    from storage.db import DatabaseUnavailable
+
+    try:
+        app()
+    except (ProfileError, DatabaseUnavailable) as exc:
+        if _OPTIONS["debug"]:
+            raise
+        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(USAGE_ERROR)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flows.demo_server import DEMO_FEEDS, serve_site
 from flows.settings import DEFAULT_PROFILE
@@ -99,7 +101,7 @@ def _show_run(console: Console, summary: dict[str, object]) -> None:
     console.print(
         f"new articles {summary['new']} · stored {summary['stored']} · matches "
         f"{summary['matches']} · no body {summary['no_body']} · failed {summary['failed']} · "
-        f"transitions {', '.join(summary['transitions']) or 'none'} · alerts sent "  # type: ignore[arg-type]
+        f"transitions {escape(', '.join(summary['transitions']) or 'none')} · alerts sent "  # type: ignore[arg-type]
         f"{summary['alerts_sent']}"
     )
 
@@ -117,11 +119,11 @@ def _show_matches(console: Console, db_url: str, profile: Path) -> None:
         table.add_column(column, overflow="fold")
     for a in summary.matches:
         table.add_row(
-            a.outlet,
-            a.title[:70],
-            f"{a.space}/{a.action}",
+            Text(a.outlet),
+            Text(a.title[:70]),
+            Text(f"{a.space}/{a.action}"),
             str(a.cluster_id),
-            ", ".join(a.matched_topics[:4]),
+            Text(", ".join(a.matched_topics[:4])),
         )
     console.print(table)
     reasons = Table(
@@ -130,5 +132,5 @@ def _show_matches(console: Console, db_url: str, profile: Path) -> None:
     for column in ("stage", "reason", "url"):
         reasons.add_column(column, overflow="fold")
     for e in summary.errors:
-        reasons.add_row(e.stage, e.reason, e.url)
+        reasons.add_row(Text(e.stage), Text(e.reason), Text(e.url))
     console.print(reasons)

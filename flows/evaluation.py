@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from flows.settings import Settings
 
@@ -27,27 +28,23 @@ ProfileOption = Annotated[Path | None, typer.Option("--profile", help="Monitor p
 
 
 def _scoring(profile: Path | None) -> tuple[Any, Any]:
-    from extractors.profile import load_profile
-    from extractors.relevance import RelevanceScorer
-    from extractors.stages import StageClassifier
-    from extractors.topics import derive_topics
+    """Return the profile's relevance scorer and stage classifier, the whole profile checked."""
+    from flows.pipeline import check_profile, scoring_of_profile
 
-    loaded = load_profile(profile or Settings().profile)
-    return RelevanceScorer(derive_topics(loaded.seed_text(), loaded), loaded), StageClassifier(
-        loaded
-    )
+    path = check_profile(profile or Settings().profile).path
+    return scoring_of_profile(path)
 
 
 def _emit(result: dict[str, Any], as_json: bool, title: str, keys: list[str]) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
         return
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key in keys:
         value = result.get(key)
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        table.add_row(key, Text(f"{value:.4f}" if isinstance(value, float) else str(value)))
     console.print(table)
 
 
@@ -75,7 +72,7 @@ def eval_relevance(path: Path, profile: ProfileOption = None, as_json: JsonOptio
             misses.add_column(column, overflow="fold")
         for miss in result["misses"][:15]:
             misses.add_row(
-                *(str(miss.get(c, "")) for c in ("id", "expected", "got", "title", "reason"))
+                *(Text(str(miss.get(c, ""))) for c in ("id", "expected", "got", "title", "reason"))
             )
         console.print(misses)
 
@@ -135,9 +132,9 @@ def _confusion_table(confusion: dict[str, dict[str, int]]) -> None:
     table = Table(title="Confusion (rows: gold, columns: predicted)", title_justify="left")
     table.add_column("gold")
     for space in spaces:
-        table.add_column(space, justify="right")
+        table.add_column(Text(space), justify="right")
     for gold in spaces:
-        table.add_row(gold, *(str(confusion.get(gold, {}).get(p, 0)) for p in spaces))
+        table.add_row(Text(gold), *(str(confusion.get(gold, {}).get(p, 0)) for p in spaces))
     console.print(table)
 
 
@@ -236,5 +233,5 @@ def eval_replay(
         for column in ("date", "kind", "space", "evidence"):
             table.add_column(column, overflow="fold")
         for alert in alerts:
-            table.add_row(str(alert.date), alert.kind, alert.space, ", ".join(alert.evidence))
+            table.add_row(str(alert.date), alert.kind, alert.space, Text(", ".join(alert.evidence)))
         console.print(table)

@@ -159,7 +159,12 @@ def run_monitor(
     summary: dict[str, Any] = {}
     try:
         collected = steps.collect_candidates(config, now)
-        candidates = steps.select_new(config, collected, now)
+        candidates = steps.select_new(
+            config,
+            collected,
+            now,
+            limit_per_source=pipeline.profile_of(config).fetch.max_candidates_per_source,
+        )
         health = steps.check_health(config, now)
         with extraction_pool(min(config.extract_workers, len(candidates))) as pool:
             process_batches(

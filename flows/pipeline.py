@@ -18,8 +18,10 @@ from pathlib import Path
 
 from extractors import article as article_mod
 from extractors.article import ExtractionFailure, ParsedArticle, extract_articles
+from extractors.escalation import EscalationRules
 from extractors.fetch import Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_pages
-from extractors.profile import Profile, load_profile
+from extractors.health import HealthRules
+from extractors.profile import Profile, ProfileError, load_profile, require_seed, shown
 from extractors.relevance import RelevanceScorer
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
@@ -59,6 +61,45 @@ def _scoring(path: Path) -> tuple[RelevanceScorer, StageClassifier]:
     return RelevanceScorer(topics, profile), StageClassifier(profile)
 
 
+def check_profile(path: Path) -> Profile:
+    """Return the profile once everything built from it builds; raise ProfileError if not.
+
+    The topics, the relevance scorer, the stage classifier and the escalation and health
+    rules are built here, at the start of a command, and kept for the run: a mistake in a
+    table they own (an unknown key, a bad value, an unreadable seed) stops the command
+    before anything is fetched, instead of crashing on the first new article, after its
+    page was fetched and before it was recorded, on every run.
+    """
+    path = Path(path).resolve()
+    profile = _profile(path)
+    try:
+        require_seed(profile)
+        _scoring(path)
+        EscalationRules.from_profile(profile)
+        HealthRules.from_profile(profile)
+    except ProfileError as exc:
+        message = str(exc).removeprefix(f"{path}: ")
+        if message.startswith(shown(path)):
+            raise
+        raise ProfileError(f"{shown(path)}: {message}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{shown(profile.seed_path)}: seed not readable: {exc}") from exc
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        # The owners name the table and the key; the file is named here.
+        raise ProfileError(f"{shown(path)}: {_one_line(exc)}") from exc
+    return profile
+
+
+def scoring_of_profile(path: Path) -> tuple[RelevanceScorer, StageClassifier]:
+    """Return the relevance scorer and stage classifier of a profile (built once per process)."""
+    return _scoring(Path(path).resolve())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
+
+
 def fetch_policy(config: RunConfig) -> FetchPolicy:
     """Return the fetch policy of the profile, widened by the run's extra networks."""
     f = profile_of(config).fetch
@@ -77,10 +118,10 @@ def fetch_policy(config: RunConfig) -> FetchPolicy:
 
 
 def prepare_database(config: RunConfig) -> None:
-    """Migrate the schema and register the profile's sources."""
+    """Check the profile, migrate the schema and register the profile's sources."""
+    profile = check_profile(config.profile_path)
     engine = make_engine(config.db_url)
     migrate(engine)
-    profile = profile_of(config)
     with write_session(engine) as session:
         q.sync_sources(
             session,

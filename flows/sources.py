@@ -2,6 +2,8 @@
 
 Feeds are fetched with conditional GET; every source's outcome (entries, not modified, or a
 recorded reason) updates its fetch state, so `status` shows which sources are failing.
+A live run takes a limited number of new candidates per source (flows/backlog.py), and
+unusable entries (no link, a bad link) are one recorded reason per source and run, counted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from extractors.fetch import Fetcher, FetchRequest, FetchResult
 from extractors.health import HealthRules, SourceHealth, health_change
 from extractors.profile import Source
 from extractors.urls import canonical_url
+from flows.backlog import oldest_first, waiting_reasons
 from flows.messages import compose_health_alert
 from flows.pipeline import Candidate, RunConfig, fetch_policy, log_reasons, profile_of
 from storage import queries as q
@@ -62,13 +65,14 @@ class _Gathered:
     failure: FetchResult | FeedParse | None = None
     last: FetchResult | None = None
     not_modified: bool = False
+    # Skipped entries by reason: how many, and the first one's detail.
+    skipped: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def take(self, source: Source, feed: FeedParse) -> bool:
-        self.errors += [
-            q.ErrorRecord("feed", s.reason, s.detail, source.name, source.url)
-            for s in feed.skipped
-            if s.reason != "duplicate"
-        ]
+        for skip in feed.skipped:
+            if skip.reason != "duplicate":
+                count, first = self.skipped.get(skip.reason, (0, skip.detail))
+                self.skipped[skip.reason] = (count + 1, first)
         if feed.error is not None:
             self.failure = feed
             self.errors.append(
@@ -90,6 +94,20 @@ class _Gathered:
                 result.status,
             )
         )
+
+    def recorded(self, source: Source) -> list[q.ErrorRecord]:
+        """Return the reasons to record: the failures, and one per kind of skipped entry."""
+        skipped = [
+            q.ErrorRecord(
+                "feed",
+                reason,
+                first if count == 1 else f"{count:,} entries skipped; the first: {first}",
+                source.name,
+                source.url,
+            )
+            for reason, (count, first) in self.skipped.items()
+        ]
+        return [*skipped, *self.errors]
 
     def outcome(self, name: str) -> q.SourceOutcome:
         if isinstance(self.failure, FetchResult):
@@ -278,7 +296,7 @@ def collect_candidates(
     return Collected(
         entries=tuple(e for g in gathered for e in g.entries),
         outcomes=tuple(g.outcome(s.name) for s, g in zip(due, gathered, strict=True)),
-        errors=tuple(e for g in gathered for e in g.errors),
+        errors=tuple(e for s, g in zip(due, gathered, strict=True) for e in g.recorded(s)),
     )
 
 
@@ -287,12 +305,19 @@ def _backing_off(state: q.SourceState | None, now: datetime) -> bool:
 
 
 def select_new(
-    config: RunConfig, collected: Collected, now: datetime, record: bool = True
+    config: RunConfig,
+    collected: Collected,
+    now: datetime,
+    record: bool = True,
+    limit_per_source: int | None = None,
 ) -> list[Candidate]:
     """Return candidates never seen (or failed and worth a retry), one per canonical URL.
 
     With ``record`` (the default) the sources' outcomes and recorded reasons are saved in
-    the same transaction; without it nothing is written (dry runs).
+    the same transaction; without it nothing is written (dry runs). With
+    ``limit_per_source`` (live runs) at most that many are taken from each source, oldest
+    first (see ``oldest_first``); backfills take every one, since a finished slice is
+    never read again.
     """
     profile = profile_of(config)
     by_key: dict[str, Candidate] = {}
@@ -312,12 +337,16 @@ def select_new(
         for candidate in by_key.values():
             if candidate.url_key in fresh:
                 new_per_source[candidate.source] = new_per_source.get(candidate.source, 0) + 1
+        taken, waiting = oldest_first(
+            [c for key, c in by_key.items() if key in fresh], limit_per_source
+        )
+        errors = [*collected.errors, *waiting_reasons(profile, waiting, limit_per_source)]
         for outcome in collected.outcomes:
             outcome = _with_new(outcome, new_per_source.get(outcome.name, 0))
             q.record_source_outcome(session, profile.monitor.name, outcome, now, validators=False)
-        q.record_errors(session, profile.monitor.name, collected.errors, now)
-    log_reasons(collected.errors)
-    return [c for key, c in by_key.items() if key in fresh]
+        q.record_errors(session, profile.monitor.name, errors, now)
+    log_reasons(errors)
+    return taken
 
 
 def save_validators(config: RunConfig, collected: Collected, now: datetime) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from extractors.escalation import DisputeState
 from extractors.profile import load_profile
@@ -110,7 +112,8 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        # Text, not str: a cell holds web text (headlines, URLs, reasons), never markup.
+        table.add_row(*[Text("" if v is None else str(v)) for v in row])
     if not rows:
         table.add_row(*(["(none)"] + [""] * (len(columns) - 1)))
     return table
@@ -123,10 +126,10 @@ def _when(value: Any) -> str:
 def print_status(console: Console, data: dict[str, Any]) -> None:
     """Print the status as Rich tables."""
     active = ", ".join(data["active"]) or "none"
-    console.print(f"[bold]{data['monitor']}[/bold] · database {data['database']}")
+    console.print(f"[bold]{escape(data['monitor'])}[/bold] · database {escape(data['database'])}")
     console.print(
-        f"Active conflict spaces: [bold]{active}[/bold] · "
-        + " · ".join(f"{k} {v}" for k, v in data["counts"].items())
+        f"Active conflict spaces: [bold]{escape(active)}[/bold] · "
+        + escape(" · ".join(f"{k} {v}" for k, v in data["counts"].items()))
     )
     console.print(
         _table(

@@ -4,6 +4,11 @@ SQLite gets WAL, a 30 s busy timeout and ``BEGIN IMMEDIATE`` for writing transac
 a read-then-write transaction under a plain BEGIN is what produces "database is locked"
 when two writers meet. Reading sessions use a plain deferred BEGIN so ``status`` never
 waits for a writer.
+
+A database that cannot be opened (a corrupted or read-only file, a server that refuses
+the connection, a schema newer than this code) is a DatabaseUnavailable naming the
+database and the cause in one line, raised by ``migrate``, the first contact of every
+command.
 """
 
 from __future__ import annotations
@@ -16,12 +21,18 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _READ_OPTION = "straitwatch_read_only"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened or brought to the schema: which one, and why."""
 
 
 def sqlite_url(path: Path) -> str:
@@ -53,7 +64,13 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # A URI file name ("file:path?mode=ro&uri=true") names a path after "file:".
+            if parsed.query.get("uri") == "true":
+                database = database.removeprefix("file:")
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(f"database {database}: {exc.strerror or exc}") from exc
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
@@ -79,7 +96,9 @@ def alembic_config(engine: Engine) -> Config:
     """Return an Alembic config bound to this engine's URL and the bundled migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser reads "%" as interpolation: a quoted character in the URL must stay one.
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     return config
 
 
@@ -102,14 +121,37 @@ def migrate(engine: Engine) -> None:
         if key in _MIGRATED:
             return
         config = alembic_config(engine)
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK_ID}
-                )
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        try:
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK_ID}
+                    )
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except (SQLAlchemyError, CommandError, OSError) as exc:
+            raise DatabaseUnavailable(f"database {database_name(key)}: {_cause(exc)}") from exc
         _MIGRATED.add(key)
+
+
+def database_name(url: str) -> str:
+    """Return what names a database to a person: a SQLite file's path, else the URL masked."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown masked by redact_url
+        return redact_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database.removeprefix("file:") if parsed.query.get("uri") else parsed.database
+    return redact_url(url)
+
+
+def _cause(exc: BaseException) -> str:
+    """Return the driver's own words for an error, on one line."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    words = " ".join(str(original).split())
+    if isinstance(original, OSError) and original.strerror:
+        words = original.strerror
+    return words or type(original).__name__
 
 
 def redact_url(url: str) -> str:

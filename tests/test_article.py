@@ -14,6 +14,7 @@ from extractors.article import (
     extract_articles,
     is_near_duplicate,
     similarity,
+    strip_control_characters,
 )
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -187,3 +188,17 @@ def test_gallery_of_captions_is_no_body() -> None:
     result = extract_article(page.encode(), "https://news.example.org/pictures/spring")
     assert isinstance(result, ExtractionFailure)
     assert result.reason == "no_body"
+
+
+@pytest.mark.parametrize(
+    ("page", "kept"),
+    [
+        ("a&#11;b&#8;c&#27;d&#x1B;e&#x7f;f", "abcdef"),
+        ("a\x0bb\x1bc\x00d", "abcd"),
+        ("tab&#9;nl&#10;cr&#13;&#x0A;", "tab&#9;nl&#10;cr&#13;&#x0A;"),
+        ("&#110;&#1270;&#x100;&#32;", "&#110;&#1270;&#x100;&#32;"),
+        ("&#12a &#11", "a "),
+    ],
+)
+def test_control_characters_are_stripped_raw_and_as_references(page: str, kept: str) -> None:
+    assert strip_control_characters(page) == kept
