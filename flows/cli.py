@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.evaluation import eval_app
+from flows.report import report
 from flows.settings import Settings, apply_prefect_defaults
 from flows.training_cli import train
 
@@ -28,6 +29,7 @@ alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(eval_app, name="eval")
 app.command()(train)
+app.command()(report)
 console = Console()
 
 ProfileOption = Annotated[
