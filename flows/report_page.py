@@ -327,12 +327,18 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Matplotlib's default RDF block (creator, format, type URIs) says nothing to a reader.
+_SVG_METADATA = ("Creator", "Date", "Format", "Type")
+
+
 def _svg(figure: Any) -> str:
     import matplotlib
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "straitwatch"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        figure.savefig(buffer, format="svg", metadata=dict.fromkeys(_SVG_METADATA))
     svg = buffer.getvalue()
     # The XML prologue and DOCTYPE belong to a file, not to an element inside HTML.
-    return svg[svg.index("<svg") :] if "<svg" in svg else svg
+    svg = svg[svg.index("<svg") :] if "<svg" in svg else svg
+    # Markers link to their entry further down this page, not to a new tab.
+    return svg.replace(' target="_blank"', "")
