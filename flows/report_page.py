@@ -200,7 +200,7 @@ def timeline_svg(data: ReportData) -> str:
     for y, lane in groups.items():
         for group in lane:
             ax.annotate(
-                _numbers(group[0][1], group[-1][1]),
+                _numbers([number for _, number in group]),
                 (sum(x for x, _ in group) / len(group), y),
                 xytext=(0, 12),
                 textcoords="offset points",
@@ -305,13 +305,21 @@ def health_svg(data: ReportData) -> str:
     return _svg(figure)
 
 
-def _numbers(first: int, last: int) -> str:
-    return (
-        str(first)
-        if first == last
-        else f"{first}, {last}"
-        if last == first + 1
-        else f"{first}–{last}"
+def _numbers(numbers: Sequence[int]) -> str:
+    """Return "10–14" for a run of numbers, "2, 4" for others: a label never claims a gap."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(
+        str(run[0])
+        if len(run) == 1
+        else f"{run[0]}, {run[1]}"
+        if len(run) == 2
+        else f"{run[0]}–{run[-1]}"
+        for run in runs
     )
 
 
