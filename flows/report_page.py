@@ -291,10 +291,10 @@ def health_svg(data: ReportData) -> str:
                 s=[min(160, 30 + 10 * t.failures) for t in days],
                 color="#c62828",
                 zorder=3,
-                gid=f"health-{y}",
+                gid=f"health-{name}",  # profile names: letters, digits, ._-
             )
     ax.set_yticks(range(len(names)), [_short(name, 18) for name in names], fontsize=9)
-    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.set_ylim(len(names) - 0.4, -0.6)  # first name on top, as in the table below
     ax.set_xlim(*_x_limits(data))
     locator = mdates.AutoDateLocator(minticks=6, maxticks=14)
     ax.xaxis.set_major_locator(locator)

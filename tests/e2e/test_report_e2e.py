@@ -58,7 +58,12 @@ def test_the_recording_proxy_sees_a_page_that_reaches_out(tmp_path: Path) -> Non
 def test_report_after_a_real_monitor_run(tmp_path: Path, prefect_api, database_url: str) -> None:
     with serve_site(DEMO_SITE) as site:
         profile = tmp_path / "profile.toml"
-        profile.write_text(demo_profile_text(site.base_url), encoding="utf-8")
+        # A fourth source whose feed is gone: the page's source health shows it failing.
+        profile.write_text(
+            demo_profile_text(site.base_url) + f'\n[[sources]]\nname = "gone-wire"\nkind = "feed"\n'
+            f'url = "{site.base_url}/gone/feed.xml"\noutlet = "Gone Wire"\n',
+            encoding="utf-8",
+        )
         env = cli_env(tmp_path, prefect_api, STRAITWATCH_DATABASE_URL=database_url)
         run = run_cli(["run", "--profile", str(profile), "--json"], env)
         assert run.returncode == 0, run.stderr[-3000:]
@@ -81,8 +86,9 @@ def test_report_after_a_real_monitor_run(tmp_path: Path, prefect_api, database_u
     assert 'id="marker-1"' in dom and 'id="transition-1"' in dom
     assert 'id="active-security-' in dom  # the front opened is shaded
     assert "marker-2" not in dom
-    for source in ("capital-ledger", "east-sea-wire", "harbor-daily"):
+    for source in ("capital-ledger", "east-sea-wire", "harbor-daily", "gone-wire"):
         assert f"<td>{source}</td>" in dom  # source health, one row per source
+    assert 'id="health-gone-wire"' in dom and 'id="health-harbor-daily"' not in dom
     assert SECURITY_RED in seen and len(seen) > 50  # drawn, not blank
 
 
