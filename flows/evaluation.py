@@ -190,6 +190,10 @@ def eval_replay(
         ),
     ] = None,
     cv: Annotated[int, typer.Option("--cv", help="Folds for --train.")] = 5,
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also draw the replay as a report (one HTML file)."),
+    ] = None,
 ) -> None:
     """Replay dated items through scoring, staging and the escalation tracker; score alerts."""
     from extractors.escalation import EscalationRules
@@ -217,11 +221,33 @@ def eval_replay(
         return True, stage.space, stage.action
 
     items = load_labelled(path)
-    alerts = replay(
-        items, oracle_classifier if oracle else classify, EscalationRules.from_profile(loaded)
-    )
+    decided: dict[str, tuple[bool, str | None, str | None]] = {}
+
+    def decide(item: Any) -> tuple[bool, str | None, str | None]:
+        # The report asks again for each item: score each once.
+        if item.id not in decided:
+            decided[item.id] = (oracle_classifier if oracle else classify)(item)
+        return decided[item.id]
+
+    rules = EscalationRules.from_profile(loaded)
+    alerts = replay(items, decide, rules)
     result = score_replay(alerts, json.loads(gold.read_text(encoding="utf-8")))
     result["alert_list"] = alerts_json(alerts)
+    if report_file is not None:
+        from datetime import UTC, datetime
+
+        from flows.report import report_from_replay, write_report
+
+        data = report_from_replay(
+            items,
+            decide,
+            rules,
+            alerts,
+            title=f"{loaded.monitor.title or loaded.monitor.name}: replay of {path.name}",
+            origin=f"a replay of {path.name}" + (" (the items' own labels)" if oracle else ""),
+            now=datetime.now(UTC),
+        )
+        result["report"] = {"path": str(report_file), "bytes": write_report(data, report_file)}
     _emit(
         result,
         as_json,
@@ -235,3 +261,5 @@ def eval_replay(
         for alert in alerts:
             table.add_row(str(alert.date), alert.kind, alert.space, Text(", ".join(alert.evidence)))
         console.print(table)
+        if report_file is not None:
+            console.print(f"report: {report_file} ({result['report']['bytes'] // 1024} KB)")
