@@ -81,7 +81,7 @@ class Transition:
 
     @property
     def confirmed_on(self) -> date:
-        """The day of the latest confirming report: fixed by the evidence, not the clock."""
+        """The day corroboration was first reached: fixed by the evidence, not the clock."""
         return max(self.evidence_at).date() if self.evidence_at else self.at.date()
 
     @property
@@ -339,5 +339,19 @@ def _transition(
         evidence=tuple(report.key for report in steps),
         outlets=tuple(sorted({report.outlet for report in steps})),
         severity=rules.severity(kind, space),
-        evidence_at=tuple(report.at for report in steps),
+        evidence_at=tuple(report.at for report in _corroborating(steps, rules)),
     )
+
+
+def _corroborating(steps: Sequence[Report], rules: EscalationRules) -> Sequence[Report]:
+    """Return the earliest steps (in time order) that were enough to confirm.
+
+    The confirmation day, and so the transition's key, is the day corroboration was first
+    reached: the same whether the reports arrive in one run or are replayed one by one, and
+    whatever later reports of the same step were added.
+    """
+    ordered = sorted(steps, key=lambda report: (report.at, report.key))
+    for end in range(1, len(ordered) + 1):
+        if independent_count(ordered[:end]) >= rules.corroboration:
+            return ordered[:end]
+    return ordered

@@ -2,7 +2,7 @@
 
 The model is data, not code. Its file holds the character n-gram vocabulary with each
 n-gram's inverse document frequency, one weight per class for each feature, and the
-intercepts, so a run needs neither pickle nor the training library: scoring is a sparse
+intercepts, so a run loads no Python objects and needs no training library: scoring is a sparse
 dot product. Character n-grams need no tokenizer, so English, Korean and Japanese are
 read alike. The features are the n-grams of the headline and the lead (TF-IDF with
 sublinear counts, L2-normalised, as the training library computes them) plus a few named

@@ -2,8 +2,8 @@
 
 The default data is what the project ships under ``seeds/training/`` (briefs of real
 articles in our own words) plus any corrections exported with ``straitwatch labels
-export``. The file is JSON (no pickle); the command prints the SHA-256 to record in the
-profile's ``[stages.model]`` table, or records it itself with ``--record``.
+export``. The file is JSON data, never serialized Python objects; the command prints the
+SHA-256 to record in the profile's ``[stages.model]`` table, or records it with ``--record``.
 """
 
 from __future__ import annotations

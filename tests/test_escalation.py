@@ -339,3 +339,22 @@ def test_key_is_the_confirmation_day_and_survives_a_longer_history():
     assert alone[0].episode == 1 and rebuilt[-1].episode == 2  # numbering shifts...
     assert alone[0].key == rebuilt[-1].key == f"escalation:security:{day(101).date()}"
     assert rebuilt[0].key == f"escalation:security:{day(1).date()}"
+
+
+def test_the_key_is_the_day_corroboration_was_reached_however_reports_arrive() -> None:
+    """One run that sees a later report of the step too (a page dated after midnight) and a
+    rebuild that replays the reports one by one must name the transition alike."""
+    reports = [
+        report("a", "one.test", 0.5),
+        report("b", "two.test", 0.6),
+        report("c", "x.test", 1.5),
+    ]
+    _, at_once = run([(1.6, reports)])
+    _, one_by_one = run(
+        [(r.at.timestamp() / 86400 - START.timestamp() / 86400, [r]) for r in reports]
+    )
+    assert (
+        [t.key for t in at_once]
+        == [t.key for t in one_by_one]
+        == [f"escalation:security:{day(0.6).date().isoformat()}"]
+    )
