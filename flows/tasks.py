@@ -24,6 +24,9 @@ HOST_LIMIT_PREFIX = "straitwatch-host-"
 _limits_known: set[str] = set()
 
 
+HOST_SLOT_DECAY = 0.1  # a leaked slot is free again within ten seconds
+
+
 def host_limit_name(host: str) -> str:
     """Return the Prefect global concurrency limit that guards one host."""
     return HOST_LIMIT_PREFIX + re.sub(r"[^A-Za-z0-9._-]", "-", host.lower())
@@ -41,8 +44,12 @@ def _ensure_host_limits(names: Sequence[str]) -> None:
                 client.read_global_concurrency_limit_by_name(name)
             except ObjectNotFound:
                 try:
+                    # Slots decay, so a worker killed while fetching (SIGKILL frees
+                    # nothing) does not hold its host for ever.
                     client.create_global_concurrency_limit(
-                        GlobalConcurrencyLimitCreate(name=name, limit=1)
+                        GlobalConcurrencyLimitCreate(
+                            name=name, limit=1, slot_decay_per_second=HOST_SLOT_DECAY
+                        )
                     )
                 except ObjectAlreadyExists:
                     pass  # another worker created it first
