@@ -160,7 +160,7 @@ class StageClassifier:
         A sure direction rule in the headline or lead decides first; else the model, when
         the profile names one; else the cue scores.
         """
-        reading = self._reading(title, text)
+        reading = self.reading(title, text)
         action = self._action(reading.actions, reading.context, reading.sentences)
         ordered = tuple((name, round(reading.scores[name], 3)) for name in self._spaces)
         sure = self._sure(reading.findings)
@@ -212,9 +212,6 @@ class StageClassifier:
 
     def reading(self, title: str, text: str) -> _Reading:
         """Return the rules' reading of an article (cue scores, direction findings)."""
-        return self._reading(title, text)
-
-    def _reading(self, title: str, text: str) -> _Reading:
         title = " ".join(title.split())
         sentences = [title]
         # What an article reports is in its first paragraphs; the rest is background,

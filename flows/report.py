@@ -75,7 +75,7 @@ def report_from_database(settings: Settings, first: date, last: date, now: datet
     from extractors.escalation import EscalationRules, Report
     from extractors.profile import load_profile
     from extractors.timeline import active_windows
-    from flows.report_page import ReportData, SourceNow, SourceTrouble, TransitionEntry
+    from flows.report_page import ReportData, SourceTrouble, TransitionEntry
     from storage import report_queries as rq
     from storage.db import make_engine, migrate, read_session
 
@@ -137,17 +137,7 @@ def report_from_database(settings: Settings, first: date, last: date, now: datet
             SourceTrouble(source=s, day=d, failures=len(r), reason=r[-1])
             for (s, d), r in sorted(troubles.items())
         ),
-        sources=tuple(
-            SourceNow(
-                name=s.name,
-                kind=s.kind,
-                health=s.health,
-                last_success_at=s.last_success_at,
-                error_streak=s.error_streak,
-                last_error=s.last_error,
-            )
-            for s in sources
-        ),
+        sources=tuple(sources),
         run_days=tuple(sorted({at.date() for at in runs})),
     )
 

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from extractors.timeline import ActiveWindow
+from storage.report_queries import SourceRow as SourceNow  # a source's state now
 
 COOPERATION = "cooperation"
 COLOURS = {
@@ -70,16 +71,6 @@ class SourceTrouble:
     day: date
     failures: int
     reason: str
-
-
-@dataclass(frozen=True)
-class SourceNow:
-    name: str
-    kind: str
-    health: str
-    last_success_at: datetime | None
-    error_streak: int
-    last_error: str | None
 
 
 @dataclass(frozen=True)
