@@ -188,6 +188,25 @@ def test_one_publisher_on_many_hosts_is_one_outlet(
     assert bool(escalated) == (outlets > 1), summary["transitions"]
 
 
+def test_an_aggregated_report_takes_the_profiles_name_for_its_publisher(
+    hostile: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally: Tally
+) -> None:
+    _resolve_test_hosts(monkeypatch)
+    prefix = "/named"
+    own = f"http://feeds.herald.test:{hostile.port}{prefix}/own.xml"
+    feed(hostile, f"{prefix}/own.xml", [])
+    links = _three_reports(hostile, prefix, ("www.herald.test", "news.other.test", "x.third.test"))
+    sources = [
+        SourceSpec("herald", own, outlet="Korea Herald"),
+        SourceSpec("agg", feed(hostile, f"{prefix}/agg.xml", links)),
+    ]
+    db_url = f"sqlite:///{tmp_path / 'named.db'}"
+    run(db_url, write_profile(tmp_path, "named", sources))
+    found = {r[0] for r in rows(db_url, "SELECT outlet FROM article WHERE relevant")}
+    tally.bad_input("one publisher by its host and by its name", survived=len(found) == 3, lost=0)
+    assert found == {"Korea Herald", "other.test", "third.test"}
+
+
 # ---------------------------------------------------------------- secrets (G)
 
 SOURCE_PASSWORD = "pw-Zq8x1sEcret"
