@@ -32,6 +32,7 @@ from extractors.netguard import (
     parse_networks,
     system_resolver,
 )
+from extractors.urls import guard_library_logs
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_ONCE = frozenset({"http_429", "http_503"})
@@ -129,6 +130,7 @@ def make_client(
     Proxy and netrc settings from the environment are ignored (``trust_env=False``): a proxy
     would resolve and connect on our behalf, past the address guard.
     """
+    guard_library_logs()  # httpx logs every request's URL, userinfo included
     limit = max(policy.concurrency, 1)
     limits = httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
     if transport is None:
@@ -231,6 +233,7 @@ class Fetcher:
             target = _parse_url(location, base=url)
             if isinstance(target, _Failure):
                 return _failed(original, str(url), target)
+            target = _credentials_stay_home(url, target)
             if str(target) in seen:
                 loop = _Failure("redirect_loop", f"redirects from {url.host} come back to a page")
                 return _failed(original, str(target), loop)
@@ -380,6 +383,20 @@ _GUARD_DETAIL = {
     "dns_error": "the name {host} did not resolve",
     "private_address": "{host} is not a public address and is not in the allowed networks",
 }
+
+
+def _credentials_stay_home(origin: httpx.URL, target: httpx.URL) -> httpx.URL:
+    """Return the redirect target without userinfo unless it stays on the origin.
+
+    httpx sends a URL's userinfo as Basic auth: the operator's credentials go to the host
+    they were written for, and a server cannot have any sent by naming them in a Location.
+    """
+    if not target.userinfo:
+        return target
+    same = (origin.scheme, origin.host, origin.port) == (target.scheme, target.host, target.port)
+    if same and target.userinfo == origin.userinfo:
+        return target
+    return target.copy_with(userinfo=b"")
 
 
 def _parse_url(raw: str, base: httpx.URL | None = None) -> httpx.URL | _Failure:

@@ -1,16 +1,26 @@
 """URL keys: which addresses name the same article, which outlet publishes it.
 
-courlan does the normalisation (case, default ports, path dots, query order, most tracking
-parameters); this module adds what an article key needs on top: one scheme, mobile and AMP
-variants folded, fragments dropped.
+courlan does the first normalisation (case, default ports, query order, most tracking
+parameters); this module adds what an article key needs on top: one scheme, hosts in their
+IDNA form, mobile and AMP variants folded, percent-encodings of unreserved characters
+decoded and dot segments removed (RFC 3986, section 6.2.2), fragments dropped. An outlet is
+a publisher: the registrable domain, from the public-suffix list shipped with tldextract.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import logging
 import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import courlan
+import idna
+import tldextract
 
 _WEB_SCHEMES = frozenset({"http", "https"})
 # Host prefixes that serve the same article as the bare host.
@@ -22,11 +32,33 @@ _EXTRA_TRACKERS = frozenset(
 _AMP_SUFFIXES = ("/amp/", "/amp", ".amp.html", ".amp")
 # Browsers drop these anywhere in a URL before parsing it ("java\nscript:" is "javascript:").
 _URL_IGNORED = re.compile(r"[\t\n\r]")
-_PERCENT_ESCAPE = re.compile(r"%[0-9a-f]{2}")
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+# RFC 3986 unreserved characters: their percent-encoded and plain forms are one URL.
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# A key longer than this (UTF-8 bytes) is indexed as its digest: PostgreSQL refuses btree
+# entries over 2704 bytes, and one overlong feed link must not stop a batch.
+MAX_KEY_BYTES = 1000
+
+
+def idna_host(host: str) -> str:
+    """Return host lower-cased in its ASCII (punycode) form; Unicode and punycode agree.
+
+    A host IDNA cannot encode (underscores, a bad label) is returned lower-cased as it is.
+    """
+    host = host.strip().lower().rstrip(".")
+    if not host or host.isascii() and "xn--" not in host:
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return host
 
 
 def _fold_host(host: str) -> str:
-    host = host.lower().rstrip(".")
+    host = idna_host(host)
     for prefix in _HOST_PREFIXES:
         if host.startswith(prefix) and "." in host[len(prefix) :]:
             return host[len(prefix) :]
@@ -37,16 +69,72 @@ def _fold_host(host: str) -> str:
     return host
 
 
-def outlet_of(url: str) -> str:
-    """Return the host of url without a leading www./m./m-/amp./mobile. ("" if none).
+@lru_cache(maxsize=1)
+def _suffixes() -> tldextract.TLDExtract:
+    # The list shipped inside the package, never fetched: no URL to try, no cache on disk.
+    return tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
-    The port is dropped too: an outlet is a publisher, not a server.
+
+def registrable_domain(host: str) -> str:
+    """Return the part of host a publisher registers (news.evil.test -> evil.test).
+
+    IP addresses and single labels are their own domain. A host under no listed suffix
+    follows the list's default rule: its last label is the suffix (evil.test -> evil.test).
+    """
+    host = idna_host(host).strip("[]")
+    if not host:
+        return ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    labels = host.split(".")
+    if len(labels) < 2:
+        return host
+    parts = _suffixes().extract_str(host)
+    if parts.suffix and parts.domain:
+        return f"{parts.domain}.{parts.suffix}"
+    if parts.suffix:  # the host is itself a public suffix (co.uk)
+        return host
+    return ".".join(labels[-2:])
+
+
+def outlet_of(url: str) -> str:
+    """Return the publisher of url: its registrable domain in IDNA form ("" if none).
+
+    news.evil.test, www2.evil.test and blog.evil.test are one outlet, as are the Unicode and
+    punycode forms of one host; the port is dropped: an outlet is a publisher, not a server.
     """
     try:
-        host = urlsplit(url.strip()).hostname or ""
+        host = urlsplit(_URL_IGNORED.sub("", url).strip()).hostname or ""
     except ValueError:
         return ""
-    return _fold_host(host)
+    return registrable_domain(host)
+
+
+def outlet_names(sources: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Return registrable domain -> outlet name, from the profile's (source URL, outlet) pairs.
+
+    A domain that carries several outlet names (a syndication platform, the demo site on
+    127.0.0.1) names none of them: only a host that is one outlet is mapped to it.
+    """
+    names: dict[str, set[str]] = {}
+    for url, name in sources:
+        domain = outlet_of(url)
+        if domain and name:
+            names.setdefault(domain, set()).add(name)
+    return {domain: next(iter(found)) for domain, found in names.items() if len(found) == 1}
+
+
+def url_key(key: str) -> str:
+    """Return key itself when it fits an index, else ``sha256:`` and its digest.
+
+    Keys are compared, never shown or fetched: the URL itself is kept in full beside them.
+    """
+    raw = key.encode("utf-8", "surrogatepass")
+    if len(raw) <= MAX_KEY_BYTES:
+        return key
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _is_amp_param(key: str, value: str) -> bool:
@@ -70,11 +158,38 @@ def _fold_path(path: str) -> str:
         if path.endswith(suffix) and len(path) > len(suffix):
             path = path[: -len(suffix)] + (".html" if suffix == ".amp.html" else "")
             break
-    path = _PERCENT_ESCAPE.sub(lambda match: match.group(0).upper(), path)
+    path = _remove_dot_segments(_PERCENT_ESCAPE.sub(_normal_escape, path))
     # "/story" and "/story/" are one article; the key keeps the shorter form.
     if len(path) > 1:
         path = path.rstrip("/") or "/"
     return path or "/"
+
+
+def _normal_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(0)[1:], 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def _remove_dot_segments(path: str) -> str:
+    """Return path without "." and ".." segments (RFC 3986, section 5.2.4)."""
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == ".":
+            if last:
+                out.append("")
+        elif segment == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    result = "/".join(out)
+    return result if result.startswith("/") or not path.startswith("/") else "/" + result
 
 
 def canonical_url(url: str) -> str | None:
@@ -109,7 +224,9 @@ def resolve_link(link: str | None, base_url: str) -> str | None:
     """Return link as an absolute http(s) URL, or None.
 
     Relative links resolve against base_url; any other scheme (javascript:, data:, mailto:,
-    file:, ...) gives None, as does a relative link without an http(s) base.
+    file:, ...) gives None, as does a relative link without an http(s) base. Userinfo is
+    dropped: an article link never carries credentials (httpx would send them as Basic
+    auth), not even those of the feed it was resolved against.
     """
     if not link:
         return None
@@ -124,4 +241,145 @@ def resolve_link(link: str | None, base_url: str) -> str | None:
         return None
     if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
         return None
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=netloc))
+
+
+# ---------------------------------------------------------------- secrets
+
+MASK = "***"
+# Parameter names whose values are credentials; names containing one of the stems are too
+# (X-Amz-Signature, private_token, client_secret, -X-Api-Key ...).
+_SECRET_PARAMS = frozenset(
+    {"key", "pass", "pwd", "sig", "auth", "code", "session", "sid", "hmac", "jwt", "otp"}
+)
+_SECRET_STEMS = (
+    "token",
+    "secret",
+    "passw",
+    "apikey",
+    "api_key",
+    "signature",
+    "credential",
+    "authoriz",
+    "auth_",
+    "_auth",
+    "access_key",
+    "private_key",
+    "session_id",
+)
+# A URL inside free text: a scheme, "://", then anything up to white space or quotes.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s<>\"'`]+")
+# name=value pairs outside a URL ("GET /feed?token=..." in a server's error message).
+_PAIR_IN_TEXT = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]{0,40})=([^\s&;,\"'<>]+)")
+_USERINFO_IN_TEXT = re.compile(r"(//[^/\s@:]*):([^/\s@]+)@")
+
+
+def is_secret_param(name: str) -> bool:
+    """Return True if a query or form parameter of this name carries a credential."""
+    name = name.strip().lower().replace("-", "_").strip("_")
+    return name in _SECRET_PARAMS or any(stem in name for stem in _SECRET_STEMS)
+
+
+def _mask_pairs(text: str, separator: str) -> str:
+    pieces = []
+    for piece in text.split(separator):
+        name, equals, value = piece.partition("=")
+        if equals and value and is_secret_param(_unquote(name)):
+            piece = f"{name}={MASK}"
+        pieces.append(piece)
+    return separator.join(pieces)
+
+
+def _unquote(text: str) -> str:
+    return _PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(0)[1:], 16)), text.replace("+", " "))
+
+
+def redact_url(url: str) -> str:
+    """Return url with its secrets masked: the userinfo's password, secret query parameters.
+
+    Fit for logs, tables people read, ``status`` and alerts. The rest of the URL stays as
+    it was, so a reader still sees which address it is. A user name without a password is
+    masked too: it is then usually a token (``https://TOKEN@host/``).
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _USERINFO_IN_TEXT.sub(rf"\1:{MASK}@", _mask_pairs(url, "&"))
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{hostport}" if colon and user else f"{MASK}@{hostport}"
+    query = _mask_pairs(parts.query, "&") if parts.query else ""
+    fragment = _mask_pairs(parts.fragment, "&") if "=" in parts.fragment else parts.fragment
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))
+
+
+def redact_text(text: str) -> str:
+    """Return free text with every URL in it redacted, and secret name=value pairs masked."""
+    if not text:
+        return text
+    text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return _PAIR_IN_TEXT.sub(
+        lambda m: (
+            f"{m.group(1)}={MASK}"
+            if is_secret_param(m.group(1)) and m.group(2) != MASK
+            else m.group(0)
+        ),
+        text,
+    )
+
+
+def redacted(value: Any) -> Any:
+    """Return value (JSON-like: dicts, lists, strings) with every string through redact_text."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redacted(item) for item in value)
+    return value
+
+
+def without_userinfo(url: str) -> str:
+    """Return url without its userinfo (an article link is never fetched with credentials)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+class RedactingFilter(logging.Filter):
+    """Mask secrets in a log record's message before any handler formats or ships it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+# Libraries that log whole URLs: httpx logs each request's URL (with its userinfo) at INFO.
+_URL_LOGGERS = ("httpx", "httpcore", "apprise", "urllib3.connectionpool")
+# Libraries whose DEBUG lines carry endpoints a generic redaction cannot recognise (a
+# webhook's token in its path): they log from INFO up.
+_ENDPOINT_LOGGERS = ("apprise", "urllib3.connectionpool")
+
+
+def guard_library_logs() -> None:
+    """Make the libraries that log URLs mask their secrets (idempotent, process-wide)."""
+    for name in _URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+    for name in _ENDPOINT_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET too: a DEBUG root must not reach them
+            logger.setLevel(logging.INFO)

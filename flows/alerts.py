@@ -23,6 +23,7 @@ import apprise
 from rich.console import Console
 from rich.panel import Panel
 
+from extractors.urls import guard_library_logs, redact_text, redact_url
 from storage import outbox
 from storage.db import make_engine, read_session, write_session
 
@@ -37,6 +38,8 @@ _NOTIFY_TYPES = {
     "info": apprise.NotifyType.INFO,
 }
 _SEVERITY_ORDER = ["info", "low", "medium", "high", "critical"]
+# Apprise schemes whose URL path is the secret (a webhook's token, an ntfy topic).
+_PATH_IS_SECRET = frozenset({"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys"})
 _console_registered = False
 
 
@@ -76,7 +79,32 @@ def _channel_name(server: Any, origin: str) -> str:
     # host): a short digest of where the channel came from keeps each name distinct and
     # stable across runs without revealing anything.
     digest = hashlib.sha256(origin.encode()).hexdigest()[:8]
-    return f"{server.url(privacy=True).split('?', 1)[0]}#{digest}"
+    return f"{mask_channel_url(server.url(privacy=True).split('?', 1)[0])}#{digest}"
+
+
+def mask_channel_url(url: str) -> str:
+    """Return an Apprise URL (already through Apprise's privacy mode) fit to show.
+
+    Apprise masks the tokens of the services it knows, but shows the path of a generic
+    webhook (json://, xml://, form://) and an ntfy topic as they are, and those are the
+    credential: every path segment is masked the way Apprise masks tokens (first and last
+    character).
+    """
+    url = redact_url(url)
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in _PATH_IS_SECRET:
+        return url
+    authority, slash, path = rest.partition("/")
+    if not slash:
+        return url
+    segments = [_mask_segment(s) for s in path.split("/")]
+    return f"{scheme}://{authority}/{'/'.join(segments)}"
+
+
+def _mask_segment(segment: str) -> str:
+    if not segment:
+        return segment
+    return f"{segment[0]}...{segment[-1]}" if len(segment) > 4 else "***"
 
 
 def _asset() -> apprise.AppriseAsset:
@@ -87,6 +115,7 @@ def load_channels(
     urls: Sequence[str], config_file: Path | None, console_fallback: bool
 ) -> tuple[list[Channel], list[ChannelProblem]]:
     """Return the usable channels, and the configured ones Apprise could not understand."""
+    guard_library_logs()  # Apprise logs the endpoints it posts to
     problems: list[ChannelProblem] = []
     channels: list[Channel] = []
     for url in urls:
@@ -136,7 +165,9 @@ def _send(
             text = captured.getvalue().strip()
         if ok:
             return True, None
-        error = captured_error or (text.splitlines()[-1] if text else "delivery failed")
+        error = redact_text(
+            captured_error or (text.splitlines()[-1] if text else "delivery failed")
+        )
         if attempt + 1 < tries:
             time.sleep(backoff * (2**attempt))
     return False, error

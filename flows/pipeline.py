@@ -25,6 +25,7 @@ from extractors.profile import Profile, ProfileError, load_profile, require_seed
 from extractors.relevance import RelevanceScorer
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
+from extractors.urls import outlet_names, redact_text, redact_url, url_key
 from storage import queries as q
 from storage.db import make_engine, migrate, write_session
 
@@ -167,9 +168,9 @@ def log_reasons(errors: Sequence[q.ErrorRecord]) -> None:
             "%s %s: %s%s%s",
             error.stage,
             error.reason,
-            error.url or error.source,
+            redact_url(error.url) if error.url else error.source,
             " — " if error.detail else "",
-            error.detail,
+            redact_text(error.detail),
         )
 
 
@@ -241,8 +242,11 @@ def score_batch(config: RunConfig, extracted: Extracted) -> Scored:
     """Score each article against the seed's topics and stage the relevant ones."""
     scorer, classifier = _scoring(config.profile_path)
     # A source's outlet name beats the host: several outlets may share a host (syndication
-    # platforms, the demo site), and one outlet may publish on several hosts.
-    outlets = {s.name: s.outlet for s in profile_of(config).sources if s.outlet}
+    # platforms, the demo site), and one outlet may publish on several hosts. An aggregator's
+    # article is its publisher's: the profile's outlet name for that domain, else the domain.
+    sources = profile_of(config).sources
+    outlets = {s.name: s.outlet for s in sources if s.outlet}
+    by_domain = outlet_names((s.url, s.outlet) for s in sources)
     records = []
     for candidate, art in extracted.articles:
         relevance = scorer.score(art.title, art.text)
@@ -251,10 +255,10 @@ def score_batch(config: RunConfig, extracted: Extracted) -> Scored:
             (
                 candidate,
                 q.ArticleRecord(
-                    canonical_url=art.canonical_url,
+                    canonical_url=url_key(art.canonical_url),
                     url=art.url,
                     source=candidate.source,
-                    outlet=outlets.get(candidate.source, art.outlet),
+                    outlet=outlets.get(candidate.source) or by_domain.get(art.outlet, art.outlet),
                     title=art.title or candidate.title,
                     text=art.text,
                     published_at=_published(art, candidate),
@@ -335,6 +339,20 @@ def store_batch(
             session, monitor, [r for _, r in scored.records], now, article_mod.is_near_duplicate
         )
         for (candidate, record), result in zip(scored.records, stored, strict=True):
+            if result.article_id is None:
+                # Refused by the database: recorded, and seen, so it is not fetched again.
+                seen.append(
+                    q.SeenRecord(
+                        candidate.url_key, candidate.url, candidate.source, "failed", "not_stored"
+                    )
+                )
+                errors.append(
+                    q.ErrorRecord(
+                        "store", "not_stored", result.error, candidate.source, candidate.url
+                    )
+                )
+                counts.failed += 1
+                continue
             status = "stored" if record.relevant else "irrelevant"
             seen.append(
                 q.SeenRecord(

@@ -26,7 +26,7 @@ from extractors.feeds import (
 from extractors.fetch import Fetcher, FetchRequest, FetchResult
 from extractors.health import HealthRules, SourceHealth, health_change
 from extractors.profile import Source
-from extractors.urls import canonical_url
+from extractors.urls import canonical_url, url_key, without_userinfo
 from flows.backlog import oldest_first, waiting_reasons
 from flows.messages import compose_health_alert
 from flows.pipeline import Candidate, RunConfig, fetch_policy, log_reasons, profile_of
@@ -323,10 +323,15 @@ def select_new(
     by_key: dict[str, Candidate] = {}
     new_per_source: dict[str, int] = {}
     for entry in collected.entries:
-        key = canonical_url(entry.url)
-        if key is None or key in by_key:
+        canonical = canonical_url(entry.url)
+        if canonical is None:
             continue
-        by_key[key] = Candidate(entry.url, key, entry.source, entry.title, entry.published)
+        key = url_key(canonical)
+        if key in by_key:
+            continue
+        by_key[key] = Candidate(
+            without_userinfo(entry.url), key, entry.source, entry.title, entry.published
+        )
     engine = make_engine(config.db_url)
     if not record:
         with read_session(engine) as session:

@@ -11,13 +11,18 @@ from rich.text import Text
 
 from extractors.escalation import DisputeState
 from extractors.profile import load_profile
+from extractors.urls import redacted
 from flows.settings import Settings
 from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, redact_url
 
 
 def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
-    """Return the status of the profile's monitor as plain, JSON-ready data."""
+    """Return the status of the profile's monitor as plain, JSON-ready data.
+
+    Every string is redacted on the way out: rows written before URLs were masked at
+    storage may still hold a secret.
+    """
     profile = load_profile(settings.profile)
     engine = make_engine(settings.db_url)
     migrate(engine)
@@ -28,7 +33,7 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
         deliveries.setdefault(d.alert_id, []).append(
             f"{d.channel}: {d.status}" + (f" ({d.last_error})" if d.last_error else "")
         )
-    return {
+    data = {
         "monitor": profile.monitor.name,
         "database": redact_url(settings.db_url),
         "active": list(DisputeState.from_json(s.state).active) if s.state else [],
@@ -105,6 +110,7 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
             for r in s.runs
         ],
     }
+    return redacted(data)
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:

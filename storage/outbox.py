@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from extractors.urls import redact_text, redacted
 from storage.models import (
     AlertDelivery,
     AlertOutbox,
@@ -34,7 +35,10 @@ class AlertRecord:
 def add_alerts(
     session: Session, monitor: str, alerts: Sequence[AlertRecord], now: datetime
 ) -> None:
-    """Queue alerts in the outbox; an alert whose key exists already is not queued again."""
+    """Queue alerts in the outbox; an alert whose key exists already is not queued again.
+
+    Every URL in an alert is stored, and so sent, with its secrets masked.
+    """
     insert_ignore(
         session,
         AlertOutbox,
@@ -46,9 +50,9 @@ def add_alerts(
                 "space": a.space,
                 "severity": a.severity,
                 "tags": list(a.tags),
-                "title": a.title,
-                "body": a.body,
-                "payload": a.payload,
+                "title": redact_text(a.title),
+                "body": redact_text(a.body),
+                "payload": redacted(a.payload),
                 "status": a.status,
                 "created_at": now,
             }

@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
+from extractors.urls import redact_text, redact_url
 from storage.models import (
     Article,
     BackfillSlice,
@@ -77,8 +79,11 @@ class SourceState:
 
 
 def sync_sources(session: Session, monitor: str, sources: Iterable[tuple[str, str, str]]) -> None:
-    """Make sure a row exists for every configured (name, kind, url); keep fetch state."""
-    rows = [{"monitor": monitor, "name": n, "kind": k, "url": u} for n, k, u in sources]
+    """Make sure a row exists for every configured (name, kind, url); keep fetch state.
+
+    The row keeps the URL with its secrets masked: the profile holds the real one.
+    """
+    rows = [{"monitor": monitor, "name": n, "kind": k, "url": redact_url(u)} for n, k, u in sources]
     insert_ignore(session, Source, rows)
     for row in rows:
         session.execute(
@@ -160,7 +165,7 @@ def record_source_outcome(
         row.retry_not_before = None
     else:
         row.error_streak += 1
-        row.last_error, row.last_error_detail = outcome.error, outcome.detail
+        row.last_error, row.last_error_detail = outcome.error, redact_text(outcome.detail)
         row.health = "failing"
         if outcome.retry_after:
             row.retry_not_before = now + timedelta(seconds=outcome.retry_after)
@@ -291,9 +296,10 @@ class ArticleRecord:
 @dataclass(frozen=True)
 class StoredArticle:
     canonical_url: str
-    article_id: int
+    article_id: int | None  # None: the database refused the row (see error)
     cluster_id: int | None
     created: bool
+    error: str = ""
 
 
 def _article_row(monitor: str, record: ArticleRecord, now: datetime) -> dict[str, Any]:
@@ -303,6 +309,32 @@ def _article_row(monitor: str, record: ArticleRecord, now: datetime) -> dict[str
     if not record.relevant:
         row["text"] = ""  # only matches keep their text
     return {**row, "monitor": monitor, "first_seen_at": now}
+
+
+def _insert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Insert rows, each in a savepoint if the batch fails; return refused key -> reason.
+
+    One row the database refuses (a key too long for its index, a byte it cannot hold)
+    must not cost the rows beside it: the batch is tried whole, then row by row.
+    """
+    try:
+        with session.begin_nested():
+            insert_ignore(session, Article, rows)
+        return {}
+    except DBAPIError:
+        pass
+    refused: dict[str, str] = {}
+    for row in rows:
+        try:
+            with session.begin_nested():
+                insert_ignore(session, Article, [row])
+        except DBAPIError as exc:
+            refused[row["canonical_url"]] = _first_line(exc.orig or exc)
+    return refused
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def store_articles(
@@ -316,27 +348,36 @@ def store_articles(
     """Insert new articles (existing canonical URLs are left as they are) and cluster matches.
 
     A relevant article joins the story cluster of a recent article whose fingerprint
-    ``same_story`` calls a near duplicate, else it opens a cluster of its own.
+    ``same_story`` calls a near duplicate, else it opens a cluster of its own. Each key is
+    created at most once, however often it comes in the batch; a row the database refuses
+    comes back with its error and no id, and the others are stored.
     """
     keys = [r.canonical_url for r in records]
     before = _article_ids(session, monitor, keys)
-    insert_ignore(
-        session,
-        Article,
-        [_article_row(monitor, r, now) for r in records if r.canonical_url not in before],
-    )
+    fresh: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record.canonical_url not in before and record.canonical_url not in fresh:
+            fresh[record.canonical_url] = _article_row(monitor, record, now)
+    refused = _insert_articles(session, list(fresh.values()))
     after = _article_ids(session, monitor, keys)
     known = _recent_clusters(session, monitor, now - cluster_horizon)
     stored = []
+    created_now: set[str] = set()
     for record in records:
-        article_id, cluster_id = after[record.canonical_url]
-        created = record.canonical_url not in before
+        key = record.canonical_url
+        if key not in after:
+            stored.append(StoredArticle(key, None, None, False, refused.get(key, "not stored")))
+            continue
+        article_id, cluster_id = after[key]
+        created = key in fresh and key not in created_now
+        created_now.add(key)
         if created and record.relevant and cluster_id is None:
             cluster_id = _join_or_open_cluster(session, monitor, record, now, known, same_story)
             session.execute(
                 update(Article).where(col(Article.id) == article_id).values(cluster_id=cluster_id)
             )
-        stored.append(StoredArticle(record.canonical_url, article_id, cluster_id, created))
+            after[key] = (article_id, cluster_id)
+        stored.append(StoredArticle(key, article_id, cluster_id, created))
     return stored
 
 
@@ -395,7 +436,7 @@ def _join_or_open_cluster(
 
 @dataclass(frozen=True)
 class ErrorRecord:
-    stage: str  # source | feed | page | extract
+    stage: str  # source | feed | page | extract | store
     reason: str
     detail: str = ""
     source: str = ""
@@ -410,17 +451,20 @@ def record_errors(
     now: datetime,
     run_id: int | None = None,
 ) -> None:
-    """Store recorded reasons for what could not be fetched, parsed or extracted."""
+    """Store recorded reasons for what could not be fetched, parsed, extracted or stored.
+
+    URLs and details are stored with their secrets masked: people read this table.
+    """
     for error in errors:
         session.add(
             FetchError(
                 monitor=monitor,
                 run_id=run_id,
                 source=error.source,
-                url=error.url,
+                url=redact_url(error.url),
                 stage=error.stage,
                 reason=error.reason,
-                detail=error.detail[:1000],
+                detail=redact_text(error.detail[:1000]),
                 status_code=error.status_code,
                 at=now,
             )

@@ -170,3 +170,21 @@ def test_slack_plugin_delivers_to_its_webhook(tmp_path: Path, monkeypatch) -> No
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("json://127.0.0.1:9/hooks/PATHSECRETTOKEN", "PATHSECRETTOKEN"),
+        ("jsons://user:PWSECRET@hooks.example/api/TOKSECRET?-X-Api-Key=HDRSECRET", "SECRET"),
+        ("form://hooks.example/FORMSECRET", "FORMSECRET"),
+        ("ntfy://ntfy.example/TOPICSECRET", "TOPICSECRET"),
+        ("mailto://alerts:MAILSECRET@127.0.0.1:25?from=a@example.org&to=b@example.org", "SECRET"),
+    ],
+)
+def test_channel_names_mask_every_secret(url: str, secret: str) -> None:
+    channels, problems = load_channels([url], None, console_fallback=False)
+    assert not problems and len(channels) == 1
+    name = channels[0].name
+    assert secret not in name, name
+    assert name.split("://")[0] == url.split("://")[0]  # masked, not cut

@@ -703,3 +703,21 @@ def test_a_closed_port_is_a_connect_error():
 
     result = asyncio.run(go())
     assert result.error == "connect_error" and result.retryable
+
+
+# --- credentials ------------------------------------------------------------------------
+
+
+def test_credentials_never_follow_a_redirect_to_another_origin():
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers.get("authorization", "")))
+        if request.url.host == "news.example":
+            return httpx.Response(302, headers={"location": "https://op:pw@other.example/x"})
+        return httpx.Response(200, text="fine")
+
+    result = fetch(handler, "https://reader:secret@news.example/feed.xml")
+    assert result.ok
+    assert seen[0][0] == "news.example" and seen[0][1].startswith("Basic ")  # the operator's
+    assert seen[1] == ("other.example", "")  # neither the operator's nor the server's

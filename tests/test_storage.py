@@ -239,3 +239,31 @@ def test_two_writers_queue_one_alert(database_url: str) -> None:
     assert errors == []
     with read_session(engine) as session:
         assert session.exec(select(func.count()).select_from(AlertOutbox)).one() == 1
+
+
+def test_one_refused_row_does_not_cost_the_batch(database_url: str) -> None:
+    # A key past PostgreSQL's btree limit (2704 bytes), of characters it cannot compress.
+    noise = "".join(f"{n:04x}{(n * 7919) % 65521:05x}" for n in range(400))
+    too_long = "https://a.example/" + noise
+    records = [_record(too_long, "f1"), _record("https://a.example/good", "f2")]
+    engine = _engine(database_url)
+    with write_session(engine) as session:
+        stored = q.store_articles(session, "m", records, NOW, _same)
+    with read_session(engine) as session:
+        kept = set(session.exec(select(Article.canonical_url)).all())
+    assert "https://a.example/good" in kept
+    assert stored[1].created and stored[1].article_id is not None
+    if database_url.startswith("postgresql"):
+        assert stored[0].article_id is None and "index row size" in stored[0].error
+        assert kept == {"https://a.example/good"}
+    else:  # SQLite has no such limit
+        assert stored[0].created and kept == {too_long, "https://a.example/good"}
+
+
+def test_a_key_twice_in_one_batch_is_created_once(database_url: str) -> None:
+    engine = _engine(database_url)
+    records = [_record("https://a.example/1", "f1"), _record("https://a.example/1", "f1")]
+    with write_session(engine) as session:
+        stored = q.store_articles(session, "m", records, NOW, _same)
+    assert [s.created for s in stored] == [True, False]
+    assert stored[0].article_id == stored[1].article_id
