@@ -248,12 +248,16 @@ def advance(
     Reports may come in any order and may be late: each counts at its own ``at``, but only
     step reports inside the confirm window ending at ``now`` can confirm anything, so a
     backlog of old reports never raises a fresh alert. Adding the same report (same key)
-    twice changes nothing. Raises ValueError if ``now`` is earlier than the state's clock.
+    twice changes nothing.
+
+    The state's clock never goes back: a ``now`` earlier than the state's (a run that
+    started before another one finished, a host clock stepped back) is read as the state's
+    own time, so the run goes on and decides what it would have decided a moment later.
     """
     if now.tzinfo is None:
         raise ValueError(f"now must be timezone-aware, got {now}")
     if state.as_of is not None and now < state.as_of:
-        raise ValueError(f"clock went backwards: {now} is before the state's {state.as_of}")
+        now = state.as_of
     recent = _recent_steps(state.recent, reports, now - rules.confirm_window, rules)
     confirmed = dict(state.confirmed)
     episodes = dict(state.episodes)

@@ -130,8 +130,10 @@ def rebuild_escalation(
         rows = tracker.pending_reports(session, profile.monitor.name, everything=True)
         by_day: dict[date, list[Report]] = {}
         for row in rows:
-            if row.at <= now:
-                by_day.setdefault(row.at.date(), []).append(_report(row))
+            # Every row read here is marked as taken into account, so every one is replayed:
+            # a report dated after the rebuild began (published while it ran, or a local
+            # time labelled UTC) counts at its own time like any other.
+            by_day.setdefault(row.at.date(), []).append(_report(row))
         state, decided = DisputeState(), []
         for day in sorted(by_day):
             state, transitions = advance(state, by_day[day], _end_of(day, now), rules)

@@ -282,9 +282,13 @@ def test_bad_input_raises():
         )
     with pytest.raises(ValueError, match="unknown space"):
         advance(DisputeState(), [report("a", "x", 0, "weather")], day(0), RULES)
-    state, _ = advance(DisputeState(), [], day(5), RULES)
-    with pytest.raises(ValueError, match="backwards"):
-        advance(state, [], day(4), RULES)
+
+
+def test_a_clock_behind_the_state_is_read_as_the_states_time():
+    state, _ = advance(DisputeState(), [report("a", "x", 5, "security")], day(5), RULES)
+    later, transitions = advance(state, [report("b", "y", 5, "security")], day(4), RULES)
+    assert later.as_of == state.as_of == day(5)
+    assert [t.space for t in transitions] == ["security"]
 
 
 def test_rules_come_from_the_shipped_profile():

@@ -1,0 +1,94 @@
+"""The tracker's clock and the history rebuild, on a real database: a run that started before
+another one finished goes on, and a rebuild replays every report it marks as taken in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import select
+
+from flows.pipeline import RunConfig
+from flows.tracking import rebuild_escalation, update_escalation
+from storage import queries as q
+from storage.db import make_engine, migrate, read_session, write_session
+from storage.models import Article
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _config(database_url: str) -> RunConfig:
+    migrate(make_engine(database_url))
+    return RunConfig(db_url=database_url, profile_path=REPO / "seeds" / "monitor.toml")
+
+
+def _store(database_url: str, key: str, outlet: str, at: datetime) -> None:
+    record = q.ArticleRecord(
+        canonical_url=f"https://{outlet}.example/{key}",
+        url=f"https://{outlet}.example/{key}",
+        source="wire",
+        outlet=outlet,
+        title=f"Seoul suspends the intelligence pact ({key})",
+        text="Seoul suspends the intelligence-sharing pact with Tokyo.",
+        published_at=at,
+        author="",
+        sitename="",
+        language="en",
+        fingerprint=key,
+        relevant=True,
+        relevance_score=0.9,
+        relevance_reason="test",
+        matched_topics=("gsomia",),
+        space="security",
+        action="step",
+        stage_evidence=("Seoul suspends the pact.",),
+    )
+    with write_session(make_engine(database_url)) as session:
+        q.store_articles(session, "japan-korea", [record], at, lambda a, b: a == b)
+
+
+def _unreplayed(database_url: str) -> int:
+    with read_session(make_engine(database_url)) as session:
+        return len(session.exec(select(Article).where(Article.escalated_at == None)).all())  # noqa: E711
+
+
+def test_a_run_that_started_before_another_finished_goes_on(database_url: str) -> None:
+    config = _config(database_url)
+    _store(database_url, "a", "first", NOW - timedelta(hours=2))
+    update_escalation(config, NOW)
+    _store(database_url, "b", "second", NOW - timedelta(hours=1))
+    # This run fixed its clock 25 s before the first one; it must not fail, and decides.
+    outcome = update_escalation(config, NOW - timedelta(seconds=25))
+    assert [key.split(":")[1] for key in outcome.transitions] == ["security"]
+
+
+def test_a_host_clock_stepped_back_two_hours_does_not_stop_runs(database_url: str) -> None:
+    config = _config(database_url)
+    update_escalation(config, NOW)
+    _store(database_url, "a", "first", NOW - timedelta(hours=3))
+    _store(database_url, "b", "second", NOW - timedelta(hours=3))
+    outcome = update_escalation(config, NOW - timedelta(hours=2))
+    assert len(outcome.transitions) == 1
+    assert _unreplayed(database_url) == 0
+
+
+def test_a_rebuild_replays_reports_dated_after_it_began(database_url: str) -> None:
+    config = _config(database_url)
+    _store(database_url, "a", "first", NOW - timedelta(hours=5))
+    # A KST time labelled UTC: nine hours ahead of the rebuild's clock.
+    _store(database_url, "b", "second", NOW + timedelta(hours=9))
+    outcome = rebuild_escalation(config, NOW, silent=True)
+    assert outcome.reports == 2
+    assert [key.split(":")[1] for key in outcome.transitions] == ["security"]
+    assert _unreplayed(database_url) == 0
+
+
+def test_a_report_left_out_of_a_rebuild_still_corroborates_later(database_url: str) -> None:
+    config = _config(database_url)
+    _store(database_url, "a", "first", NOW + timedelta(hours=1))
+    rebuilt = rebuild_escalation(config, NOW, silent=True)
+    assert rebuilt.transitions == ()
+    _store(database_url, "b", "second", NOW + timedelta(hours=2))
+    outcome = update_escalation(config, NOW + timedelta(hours=3))
+    assert [key.split(":")[1] for key in outcome.transitions] == ["security"]
