@@ -112,8 +112,14 @@ def _run_slice(
     run_id: int | None,
     dry_run: bool,
     pool: Any,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Run one slice; return its counts and the sources that did not answer (name: reason).
+
+    The slice is recorded as finished only when every source answered: a slice read during
+    an outage is not a day on which nothing happened, and a rerun reads it again.
+    """
     collected = steps.collect_candidates(config, min(window[1], now), list(plan.sources), window)
+    unanswered = {o.name: o.error or "no answer" for o in collected.outcomes if not o.ok}
     # A past window says nothing of a source's live health: keep its fetch state as it is.
     past = replace(collected, outcomes=())
     candidates = steps.select_new(config, past, now, record=not dry_run)
@@ -128,7 +134,7 @@ def _run_slice(
 
     process_batches(config, steps, candidates, pool, keep)
     result = {"candidates": len(collected.entries), "new": len(candidates), **asdict(counts)}
-    if not dry_run:
+    if not dry_run and not unanswered:
         with write_session(make_engine(config.db_url)) as session:
             q.record_slice(
                 session,
@@ -139,7 +145,7 @@ def _run_slice(
                 result,
                 now,
             )
-    return result
+    return result, unanswered
 
 
 def run_backfill(
@@ -152,8 +158,14 @@ def run_backfill(
     dry_run: bool = False,
     steps: Steps | None = None,
     now: datetime | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Backfill [start, end]; return what it did, found and sent."""
+    """Backfill [start, end]; return what it did, found and sent.
+
+    Slices finished before are skipped unless ``force``. A slice whose sources did not all
+    answer stays unfinished and is listed under ``incomplete``; then no summary is sent (it
+    would report an outage as a quiet day) and the history is rebuilt by the rerun.
+    """
     if alerts not in ALERT_MODES:
         raise ValueError(f"alerts must be one of {ALERT_MODES}, not {alerts!r}")
     now = now or datetime.now(UTC)
@@ -164,10 +176,11 @@ def run_backfill(
     plan = plan_backfill(config, start, end, sources)
     monitor = pipeline.profile_of(config).monitor.name
     with read_session(make_engine(config.db_url)) as session:
-        done = q.done_slices(session, monitor, plan.key) if not dry_run else set()
+        done = q.done_slices(session, monitor, plan.key) if not (dry_run or force) else set()
     run_id = None if dry_run else pipeline.start_run(config, "backfill", now)
     totals: dict[str, int] = {"slices": len(plan.slices), "skipped": 0, "processed": 0}
     stopped_at: datetime | None = None
+    incomplete: list[dict[str, Any]] = []
     with extraction_pool(config.extract_workers) as pool:
         for window in plan.slices:
             if window in done:
@@ -176,10 +189,11 @@ def run_backfill(
             if STOP.is_set():
                 stopped_at = window[0]
                 break
-            for name, value in _run_slice(
-                config, steps, plan, window, now, run_id, dry_run, pool
-            ).items():
+            counts, unanswered = _run_slice(config, steps, plan, window, now, run_id, dry_run, pool)
+            for name, value in counts.items():
                 totals[name] = totals.get(name, 0) + value
+            if unanswered:
+                incomplete.append({"day": window[0].date().isoformat(), "failed": unanswered})
             totals["processed"] += 1
     summary: dict[str, Any] = {
         "window": [start.isoformat(), end.isoformat()],
@@ -187,16 +201,17 @@ def run_backfill(
         "dry_run": dry_run,
         **totals,
         "stopped_before": stopped_at.date().isoformat() if stopped_at else None,
+        "incomplete": incomplete,
         "transitions": [],
         "alerts_sent": 0,
     }
-    if not dry_run and stopped_at is None:
+    if not dry_run and stopped_at is None and not incomplete:
         summary.update(_finish(config, alert_config, steps, plan, alerts, now))
     if run_id is not None:
         pipeline.finish_run(
             config,
             run_id,
-            "stopped" if stopped_at else "ok",
+            "stopped" if stopped_at else "incomplete" if incomplete else "ok",
             {k: v for k, v in summary.items() if isinstance(v, int)},
             datetime.now(UTC),
         )
@@ -236,6 +251,18 @@ def _finish(
     }
 
 
+class BackfillIncomplete(RuntimeError):
+    """Some slices were read while their sources did not answer; the run is a failure."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        days = ", ".join(item["day"] for item in summary["incomplete"])
+        super().__init__(
+            f"sources did not answer for {days}: those days stay unfinished and no summary "
+            "was sent; run the same backfill again to read them"
+        )
+        self.summary = summary
+
+
 @flow(name="backfill", log_prints=True)
 def backfill(
     start: date,
@@ -244,9 +271,24 @@ def backfill(
     alerts: AlertMode = "summary",
     dry_run: bool = False,
     profile: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Rebuild a past window by hand: [start, end] in day slices, resumable, silent by default."""
+    """Rebuild a past window by hand: [start, end] in day slices, resumable, silent by default.
+
+    The run fails (and says which days) when a slice's sources did not all answer.
+    """
     run_config, alert_config = configs_from(Settings(), profile)
-    return run_backfill(
-        run_config, alert_config, start, end, sources, alerts, dry_run, prefect_steps()
+    summary = run_backfill(
+        run_config,
+        alert_config,
+        start,
+        end,
+        sources,
+        alerts,
+        dry_run,
+        prefect_steps(),
+        force=force,
     )
+    if summary["incomplete"]:
+        raise BackfillIncomplete(summary)
+    return summary

@@ -49,6 +49,7 @@ def run_backfill_command(
     alerts: str,
     dry_run: bool,
     as_json: bool,
+    force: bool = False,
 ) -> int:
     """Run the backfill flow for the CLI; return the exit code."""
     from flows import backfill as bf
@@ -84,14 +85,18 @@ def run_backfill_command(
                 target=_watch, args=(watching, config, plan, progress, task), daemon=True
             )
             watcher.start()
-            summary = bf.backfill(
-                start=first,
-                end=last,
-                sources=sources,
-                alerts=alerts,  # type: ignore[arg-type]
-                dry_run=dry_run,
-                profile=str(settings.profile),
-            )
+            try:
+                summary = bf.backfill(
+                    start=first,
+                    end=last,
+                    sources=sources,
+                    alerts=alerts,  # type: ignore[arg-type]
+                    dry_run=dry_run,
+                    profile=str(settings.profile),
+                    force=force,
+                )
+            except bf.BackfillIncomplete as failed:
+                summary = failed.summary
             watching.set()
             progress.update(task, completed=bf.progress_of(config, plan)["slices"])
     finally:
@@ -99,7 +104,7 @@ def run_backfill_command(
         signal.signal(signal.SIGINT, previous)
         bf.STOP.clear()
     _report(console, summary, start, end, sources, as_json)
-    return 0
+    return 1 if summary.get("incomplete") else 0
 
 
 def _report(
@@ -127,6 +132,16 @@ def _report(
             f"[yellow]Stopped before {escape(str(summary['stopped_before']))}.[/yellow] Resume "
             f"with: straitwatch backfill --from {start} --to {end} {again}".rstrip()
             + " (finished slices are skipped)"
+        )
+    elif summary.get("incomplete"):
+        for item in summary["incomplete"]:
+            failed = ", ".join(f"{name} ({reason})" for name, reason in item["failed"].items())
+            console.print(Text(f"  {item['day']}: no answer from {failed}"))
+        again = escape(" ".join(f"--source {s}" for s in sources or []))
+        console.print(
+            f"[red]{len(summary['incomplete'])} day(s) unfinished: sources did not answer.[/red] "
+            "No summary was sent. Run again when they answer: "
+            f"straitwatch backfill --from {start} --to {end} {again}".rstrip()
         )
     else:
         console.print(f"alerts sent {summary['alerts_sent']}")

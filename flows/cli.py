@@ -181,16 +181,22 @@ def backfill(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Score and report; store nothing.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Read again the days a previous backfill finished.")
+    ] = False,
     profile: ProfileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Rebuild a past window by hand, in resumable day slices (a Prefect flow run)."""
+    """Rebuild a past window by hand, in resumable day slices (a Prefect flow run).
+
+    Exits 1 when sources did not answer for some days: those stay unfinished for a rerun.
+    """
     from flows.backfill_cli import run_backfill_command
 
     apply_prefect_defaults()
     raise typer.Exit(
         run_backfill_command(
-            console, _checked(profile), start, end, source, alerts, dry_run, as_json
+            console, _checked(profile), start, end, source, alerts, dry_run, as_json, force
         )
     )
 

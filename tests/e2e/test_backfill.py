@@ -100,3 +100,40 @@ def test_json_summary_is_serialisable(tmp_path: Path) -> None:
         )
     assert json.loads(json.dumps(summary))["processed"] == 1
     assert summary["alerts_sent"] == 0
+
+
+def test_days_read_in_an_outage_stay_unfinished_and_send_no_summary(
+    tmp_path: Path, smtp_server
+) -> None:
+    url = f"sqlite:///{tmp_path / 'outage.db'}"
+    alerts = AlertConfig(urls=(smtp_server.url(),))
+    down = tmp_path / "down"
+    down.mkdir()
+    with serve_history(DAY, gdelt_articles=5, throttle_every=0) as gone:
+        config = _config(down, gone, url)
+    # The server is closed: every source is refused, on 127.0.0.1.
+    outage = run_backfill(config, alerts, date(2019, 8, 21), date(2019, 8, 23))
+    assert [item["day"] for item in outage["incomplete"]] == [
+        "2019-08-21",
+        "2019-08-22",
+        "2019-08-23",
+    ]
+    assert all(item["failed"] for item in outage["incomplete"])
+    assert outage["alerts_sent"] == 0 and smtp_server.messages == []
+    assert rows(url, "SELECT count(*) FROM backfill_slice") == [(0,)]
+    assert rows(url, "SELECT count(*) FROM alert_outbox") == [(0,)]
+    assert rows(url, "SELECT status FROM run_record") == [("incomplete",)]
+
+    up = tmp_path / "up"
+    up.mkdir()
+    with serve_history(DAY, gdelt_articles=5, throttle_every=0) as site:
+        config = _config(up, site, url)
+        rerun = run_backfill(config, alerts, date(2019, 8, 21), date(2019, 8, 23))
+        forced = run_backfill(
+            config, alerts, date(2019, 8, 21), date(2019, 8, 23), alerts="none", force=True
+        )
+    assert rerun["incomplete"] == [] and rerun["skipped"] == 0 and rerun["processed"] == 3
+    assert [t[1:3] for t in rerun["transitions"]] == [["escalation", "security"]]
+    assert len(smtp_server.messages) == 1
+    assert "1 transition" in decoded_subject(smtp_server.messages[0])
+    assert forced["skipped"] == 0 and forced["processed"] == 3

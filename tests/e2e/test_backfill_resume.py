@@ -126,3 +126,27 @@ def test_ctrl_c_stops_after_the_slice_and_says_how_to_resume(
     done = rows(url, "SELECT count(*) FROM backfill_slice")[0][0]
     assert 1 <= done < 6
     assert rows(url, "SELECT count(*) FROM stage_transition") == [(0,)]  # not rebuilt yet
+
+
+def test_a_backfill_in_an_outage_fails_and_names_the_days(tmp_path: Path, prefect_api: str) -> None:
+    import httpx
+
+    with six_days(tmp_path) as profile:
+        pass  # the server is closed again: every source is refused on 127.0.0.1
+    url = f"sqlite:///{tmp_path / 'outage.db'}"
+    env = cli_env(
+        tmp_path,
+        prefect_api,
+        STRAITWATCH_DATABASE_URL=url,
+        STRAITWATCH_PROFILE=str(profile),
+        STRAITWATCH_CONSOLE_ALERTS="false",
+    )
+    done = run_cli(["backfill", "--from", "2019-08-22", "--to", "2019-08-23"], env)
+    assert done.returncode == 1, done.stderr[-3000:]
+    flat = " ".join(done.stdout.split())
+    assert "2019-08-22: no answer from" in flat and "2019-08-23: no answer from" in flat
+    assert "2 day(s) unfinished" in flat and "No summary was sent" in flat
+    assert rows(url, "SELECT count(*) FROM backfill_slice") == [(0,)]
+    latest = {"limit": 1, "sort": "EXPECTED_START_TIME_DESC"}
+    runs = httpx.post(f"{prefect_api}/flow_runs/filter", json=latest).json()
+    assert [run["state_type"] for run in runs] == ["FAILED"]
