@@ -104,7 +104,7 @@ def run_backfill_command(
         signal.signal(signal.SIGINT, previous)
         bf.STOP.clear()
     _report(console, summary, start, end, sources, as_json)
-    return 1 if summary.get("incomplete") else 0
+    return 3 if summary.get("incomplete") else 0
 
 
 def _report(

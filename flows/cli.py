@@ -27,6 +27,9 @@ from flows.report import report
 from flows.settings import Settings, apply_prefect_defaults
 from flows.training_cli import train
 
+# The exit code of a run or backfill whose sources did not answer (an outage, not a quiet day).
+SOURCES_SILENT = 3
+
 app = typer.Typer(
     help="straitwatch: know when a dispute escalates, with evidence.",
     no_args_is_help=True,
@@ -106,20 +109,30 @@ def _print_run(summary: dict[str, Any]) -> None:
     )
     for problem in summary.get("channel_problems", []):
         console.print(f"[red]channel problem:[/red] {escape(problem)}")
+    if summary.get("no_source_answered"):
+        console.print(
+            "[red]No source answered: check this machine's network, DNS or proxy.[/red] "
+            "Nothing was read, so nothing is known about the news of this run."
+        )
 
 
 @app.command()
 def run(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
-    """Run the monitor once, now (a Prefect flow run)."""
+    """Run the monitor once, now (a Prefect flow run). Exits 3 when no source answered."""
     apply_prefect_defaults()
     settings = _checked(profile)
-    from flows.monitor import monitor
+    from flows.monitor import NoSourceAnswered, monitor
 
-    summary = monitor(profile=str(settings.profile))
+    try:
+        summary = monitor(profile=str(settings.profile))
+    except NoSourceAnswered as failed:
+        summary = failed.summary
     if as_json:
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
     else:
         _print_run(summary)
+    if summary["no_source_answered"]:
+        raise typer.Exit(SOURCES_SILENT)
 
 
 @app.command()
@@ -189,7 +202,7 @@ def backfill(
 ) -> None:
     """Rebuild a past window by hand, in resumable day slices (a Prefect flow run).
 
-    Exits 1 when sources did not answer for some days: those stay unfinished for a rerun.
+    Exits 3 when sources did not answer for some days: those stay unfinished for a rerun.
     """
     from flows.backfill_cli import run_backfill_command
 

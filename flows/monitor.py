@@ -202,8 +202,11 @@ def run_monitor(
             "alerts_failed": len(delivery.failed),
             "alerts_pending": delivery.pending_after,
             "channel_problems": [f"{p.name}: {p.reason}" for p in problems],
+            # Every source due this run failed: an outage of ours, not a quiet news day.
+            "no_source_answered": bool(collected.outcomes)
+            and not any(o.ok for o in collected.outcomes),
         }
-        status = "ok"
+        status = "no source answered" if summary["no_source_answered"] else "ok"
         return summary
     finally:
         pipeline.finish_run(
@@ -215,9 +218,26 @@ def run_monitor(
         )
 
 
+class NoSourceAnswered(RuntimeError):
+    """Every source due this run failed; the run did its other work but is a failure."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        reasons = ", ".join(f"{name}: {why}" for name, why in summary["sources"].items())
+        super().__init__(
+            f"no source answered ({reasons}): check this machine's network, DNS or proxy"
+        )
+        self.summary = summary
+
+
 @flow(name="monitor", log_prints=True)
 def monitor(profile: str | None = None) -> dict[str, Any]:
-    """One monitor run over all sources of the profile (scheduled every 15 minutes)."""
+    """One monitor run over all sources of the profile (scheduled every 15 minutes).
+
+    The run fails when no source answered, after storing, tracking and alerting as usual.
+    """
     settings = Settings()
     run_config, alert_config = configs_from(settings, profile)
-    return run_monitor(run_config, alert_config, prefect_steps())
+    summary = run_monitor(run_config, alert_config, prefect_steps())
+    if summary["no_source_answered"]:
+        raise NoSourceAnswered(summary)
+    return summary

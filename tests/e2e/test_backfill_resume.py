@@ -142,7 +142,7 @@ def test_a_backfill_in_an_outage_fails_and_names_the_days(tmp_path: Path, prefec
         STRAITWATCH_CONSOLE_ALERTS="false",
     )
     done = run_cli(["backfill", "--from", "2019-08-22", "--to", "2019-08-23"], env)
-    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.returncode == 3, done.stderr[-3000:]
     flat = " ".join(done.stdout.split())
     assert "2019-08-22: no answer from" in flat and "2019-08-23: no answer from" in flat
     assert "2 day(s) unfinished" in flat and "No summary was sent" in flat

@@ -1,10 +1,12 @@
-"""With no network, `straitwatch run` says per source why it could not fetch and exits 0."""
+"""With no network, `straitwatch run` says per source why it could not fetch, says that no
+source answered, and fails (exit 3, a Failed flow run) instead of reporting a quiet day."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import REPO, cli_env, free_port, run_cli
@@ -12,7 +14,7 @@ from tests.conftest import REPO, cli_env, free_port, run_cli
 pytestmark = pytest.mark.e2e
 
 
-def test_unreachable_sources_are_reported_and_the_run_ends_cleanly(
+def test_unreachable_sources_are_reported_and_the_run_fails(
     tmp_path: Path, prefect_api: str
 ) -> None:
     dead = free_port()  # nothing listens here: a connection is refused at once
@@ -27,14 +29,19 @@ def test_unreachable_sources_are_reported_and_the_run_ends_cleanly(
     )
     env = cli_env(tmp_path, prefect_api)
     done = run_cli(["run", "--profile", str(profile), "--json"], env)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 3, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["sources"] == {"wire": "connect_error", "gdelt": "connect_error"}
     assert summary["new"] == 0 and summary["alerts_sent"] == 0
+    assert summary["no_source_answered"] is True
+    latest = {"limit": 1, "sort": "EXPECTED_START_TIME_DESC"}
+    runs = httpx.post(f"{prefect_api}/flow_runs/filter", json=latest).json()
+    assert [(run["flow_id"] is not None, run["state_type"]) for run in runs] == [(True, "FAILED")]
 
     table = run_cli(["run", "--profile", str(profile)], env)
-    assert table.returncode == 0
+    assert table.returncode == 3
     assert "wire" in table.stdout and "connect_error" in table.stdout
+    assert "No source answered: check this machine's network" in " ".join(table.stdout.split())
 
     status = json.loads(run_cli(["status", "--profile", str(profile), "--json"], env).stdout)
     health = {s["name"]: (s["health"], s["error_streak"]) for s in status["sources"]}
