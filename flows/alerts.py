@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from rich.panel import Panel
 
 from extractors.urls import guard_library_logs, redact_text, redact_url
 from storage import outbox
-from storage.db import make_engine, read_session, write_session
+from storage.db import make_engine, write_session
 
 log = logging.getLogger("straitwatch.alerts")
 
@@ -150,24 +153,53 @@ def load_channels(
     return channels, problems
 
 
+# How long a claimed send may take before its outcome counts as unknown.
+CLAIM_LEASE = timedelta(minutes=10)
+
+# A failure that proves nothing was handed over: safe to retry whatever else it says.
+_REFUSED = re.compile(
+    r"refused|name or service not known|nodename nor servname|getaddrinfo|no route to host|"
+    r"network is unreachable|connect ?timeout|authenticat",
+    re.IGNORECASE,
+)
+# A failure after the message may have been handed over: retrying could send it twice.
+_UNSURE = re.compile(
+    r"timed out|timeout|unexpectedly closed|connection reset|broken pipe|disconnected|"
+    r"remote end closed|connection aborted|incomplete ?read|server disconnected",
+    re.IGNORECASE,
+)
+
+
+def _refused(error: str | None) -> bool:
+    """True unless the failure may have delivered (a timeout, a hang-up mid-send)."""
+    return bool(_REFUSED.search(error or "")) or not _UNSURE.search(error or "")
+
+
+def _failure_of(log_text: str) -> str:
+    """The failure's one-line account from a plugin's log: its warning and socket error."""
+    lines = [line.split(" ", 1) for line in log_text.splitlines() if " " in line]
+    warnings = [m for level, m in lines if level in ("WARNING", "ERROR", "CRITICAL")]
+    causes = [m.split(":", 1)[1].strip() for _, m in lines if m.startswith("Socket Exception:")]
+    parts = [*warnings[-1:], *(f"({cause})" for cause in causes[-1:])]
+    return " ".join(parts) or "delivery failed"
+
+
 def _send(
     channel: Channel, title: str, body: str, notify_type: str, tries: int = 2, backoff: float = 1.0
 ) -> tuple[bool, str | None]:
     error = None
     for attempt in range(tries):
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+        with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
             try:
                 ok = bool(channel.plugin.notify(body=body, title=title, notify_type=notify_type))
             except Exception as exc:  # noqa: BLE001 - a plugin's crash is that channel's failure
                 ok, captured_error = False, f"{type(exc).__name__}: {exc}"
             else:
                 captured_error = None
-            text = captured.getvalue().strip()
+            text = captured.getvalue()
         if ok:
             return True, None
-        error = redact_text(
-            captured_error or (text.splitlines()[-1] if text else "delivery failed")
-        )
+        error = redact_text(captured_error or _failure_of(text))
         if attempt + 1 < tries:
             time.sleep(backoff * (2**attempt))
     return False, error
@@ -202,34 +234,62 @@ def deliver_alerts(
     max_attempts: int,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> DeliveryReport:
-    """Deliver every pending alert to every channel that wants it and lacks it."""
+    """Deliver every pending alert to every channel that wants it and lacks it, at most once.
+
+    Each channel's alerts are claimed in the database before anything is sent, so two
+    senders at once never both send one. Each is sent once: a send that was refused
+    (connection refused, authentication, an HTTP error answer) is retried by a later run,
+    but one whose outcome is unknown (a timeout, a hang-up after the message was handed
+    over, a sender killed mid-send) is marked ``unknown`` and never sent again.
+    """
     engine = make_engine(db_url)
-    with read_session(engine) as session:
+    with write_session(engine) as session:
+        outbox.expire_claims(session, now())
         pending = outbox.pending_alerts(session, monitor)
     if not pending:
         return DeliveryReport()
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
     sent: list[tuple[str, str]] = []
     failed: list[tuple[str, str, str]] = []
     for channel in channels:
-        due = [
-            a
+        due = {
+            a.id: a
             for a in pending
             if channel.wants(a.tags)
             and channel.name not in a.sent_channels
+            and channel.name not in a.held_channels
+            and channel.name not in a.unknown_channels
             and a.attempts.get(channel.name, 0) < max_attempts
-        ]
+        }
         if not due:
             continue
-        title, body, notify_type = _digest(due)
-        ok, error = _send(channel, title, body, notify_type)
         with write_session(engine) as session:
-            outbox.record_delivery(session, [a.id for a in due], channel.name, ok, error, now())
+            held = outbox.claim_deliveries(
+                session, list(due), channel.name, token, now(), CLAIM_LEASE, max_attempts
+            )
+        mine = [due[i] for i in held if i in due]
+        if not mine:
+            continue
+        title, body, notify_type = _digest(mine)
+        ok, error = _send(channel, title, body, notify_type, tries=1)
+        status = "sent" if ok else "failed" if _refused(error) else "unknown"
+        with write_session(engine) as session:
+            outbox.finish_deliveries(
+                session, [a.id for a in mine], channel.name, token, status, error, now()
+            )
         if ok:
-            sent += [(a.key, channel.name) for a in due]
-            log.info("delivered %d alert(s) to %s", len(due), channel.name)
+            sent += [(a.key, channel.name) for a in mine]
+            log.info("delivered %d alert(s) to %s", len(mine), channel.name)
         else:
-            failed += [(a.key, channel.name, error or "failed") for a in due]
-            log.warning("delivery to %s failed: %s", channel.name, error)
+            failed += [(a.key, channel.name, error or "failed") for a in mine]
+            log.warning(
+                "delivery to %s %s: %s",
+                channel.name,
+                "failed (retried next run)"
+                if status == "failed"
+                else "may or may not have arrived (not sent again)",
+                error,
+            )
     return DeliveryReport(
         tuple(sent), tuple(failed), _close_finished(engine, monitor, channels, max_attempts, now())
     )
@@ -240,21 +300,28 @@ def _close_finished(
 ) -> int:
     with write_session(engine) as session:
         pending = outbox.pending_alerts(session, monitor)
-        done, given_up, left = [], [], 0
+        done, unsure, given_up, left = [], [], [], 0
         for alert in pending:
             wanted = [c.name for c in channels if c.wants(alert.tags)]
-            missing = [c for c in wanted if c not in alert.sent_channels]
+            settled = (*alert.sent_channels, *alert.unknown_channels)
+            missing = [c for c in wanted if c not in settled]
+            if any(c in alert.held_channels for c in wanted):
+                left += 1  # another sender holds it right now
+                continue
             if not wanted:
                 # No usable channel wants it (none configured, or all invalid): it waits
                 # for one, visible as pending in `status`, rather than counting as sent.
                 left += 1
             elif not missing:
-                done.append(alert.id)
+                (unsure if any(c in alert.unknown_channels for c in wanted) else done).append(
+                    alert.id
+                )
             elif all(alert.attempts.get(c, 0) >= max_attempts for c in missing):
                 given_up.append(alert.id)
             else:
                 left += 1
         outbox.close_alerts(session, done, "sent", now)
+        outbox.close_alerts(session, unsure, "unconfirmed", now)
         outbox.close_alerts(session, given_up, "failed", now)
     return left
 

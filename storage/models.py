@@ -199,11 +199,14 @@ class AlertDelivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert_outbox.id", index=True)
     channel: str  # the channel's URL with secrets masked
-    status: str = "pending"  # pending | sent | failed
+    # pending | sending (claimed) | sent | failed (refused: retried) | unknown (never resent)
+    status: str = "pending"
     attempts: int = 0
     last_error: str | None = None
     last_attempt_at: datetime | None = None
     sent_at: datetime | None = None
+    claimed_by: str | None = None  # the sender holding it while it sends
+    lease_until: datetime | None = None  # past this, a claim still sending is ``unknown``
 
 
 class BackfillSlice(SQLModel, table=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -74,6 +74,9 @@ class PendingAlert:
     created_at: datetime
     sent_channels: tuple[str, ...]
     attempts: dict[str, int]
+    # channels a sender holds right now, and those whose outcome is unknown (never resent)
+    held_channels: tuple[str, ...] = ()
+    unknown_channels: tuple[str, ...] = ()
 
 
 def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
@@ -101,6 +104,8 @@ def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
                 created_at=alert.created_at,
                 sent_channels=tuple(d.channel for d in deliveries if d.status == "sent"),
                 attempts={d.channel: d.attempts for d in deliveries},
+                held_channels=tuple(d.channel for d in deliveries if d.status == "sending"),
+                unknown_channels=tuple(d.channel for d in deliveries if d.status == "unknown"),
             )
         )
     return result
@@ -142,3 +147,98 @@ def close_alerts(session: Session, alert_ids: Sequence[int], status: str, now: d
             .where(col(AlertOutbox.id).in_(chunk))
             .values(status=status, delivered_at=now)
         )
+
+
+UNKNOWN_AFTER_LEASE = (
+    "the sender stopped while sending (killed, or hung past its lease): it may have been "
+    "delivered, so it is not sent again"
+)
+
+
+def claim_deliveries(
+    session: Session,
+    alert_ids: Sequence[int],
+    channel: str,
+    token: str,
+    now: datetime,
+    lease: timedelta,
+    max_attempts: int,
+) -> list[int]:
+    """Claim these alerts' delivery to one channel for ``token``; return the ids it holds.
+
+    One conditional UPDATE per chunk takes only rows that are pending or failed and have
+    attempts left, so of two senders at once exactly one holds each row (PostgreSQL
+    re-checks the condition after a concurrent update; SQLite has one writer at a time).
+    The attempt is counted now, before anything leaves: a crash after the send cannot
+    make it look untried.
+    """
+    insert_ignore(
+        session,
+        AlertDelivery,
+        [{"alert_id": a, "channel": channel, "attempts": 0} for a in alert_ids],
+    )
+    for chunk in chunks(list(alert_ids)):
+        session.execute(
+            update(AlertDelivery)
+            .where(
+                col(AlertDelivery.alert_id).in_(chunk),
+                AlertDelivery.channel == channel,
+                col(AlertDelivery.status).in_(("pending", "failed")),
+                AlertDelivery.attempts < max_attempts,
+            )
+            .values(
+                status="sending",
+                claimed_by=token,
+                lease_until=now + lease,
+                attempts=AlertDelivery.attempts + 1,
+                last_attempt_at=now,
+            )
+        )
+    session.flush()
+    return sorted(
+        session.exec(
+            select(AlertDelivery.alert_id).where(
+                AlertDelivery.channel == channel,
+                AlertDelivery.claimed_by == token,
+                AlertDelivery.status == "sending",
+            )
+        ).all()
+    )
+
+
+def finish_deliveries(
+    session: Session,
+    alert_ids: Sequence[int],
+    channel: str,
+    token: str,
+    status: str,
+    error: str | None,
+    now: datetime,
+) -> None:
+    """Record the outcome of a claimed send: sent, failed (refused, retried) or unknown."""
+    for chunk in chunks(list(alert_ids)):
+        session.execute(
+            update(AlertDelivery)
+            .where(
+                col(AlertDelivery.alert_id).in_(chunk),
+                AlertDelivery.channel == channel,
+                AlertDelivery.claimed_by == token,
+                AlertDelivery.status == "sending",
+            )
+            .values(
+                status=status,
+                last_error=None if status == "sent" else redact_text(error or status)[:500],
+                sent_at=now if status == "sent" else None,
+                lease_until=None,
+            )
+        )
+
+
+def expire_claims(session: Session, now: datetime) -> int:
+    """Mark claims whose lease ran out as ``unknown``; return how many there were."""
+    result = session.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.status == "sending", col(AlertDelivery.lease_until) < now)
+        .values(status="unknown", last_error=UNKNOWN_AFTER_LEASE, lease_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,259 @@
+"""An alert leaves at most once per channel: claimed in the database before it is sent, sent
+once, and never resent when its outcome is unknown. Real SMTP and HTTP servers on 127.0.0.1
+that are slow, hang up after the message, or never answer; two processes at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from flows.alerts import deliver_alerts, load_channels
+from storage import outbox
+from storage.db import make_engine, migrate, read_session, write_session
+from storage.models import AlertDelivery, AlertOutbox
+from tests.reliability.hostile import dead_port
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class RawSmtp:
+    """An SMTP server on 127.0.0.1 that waits ``delay`` before each reply and, with
+    ``hang_up``, closes the connection once the message's final dot has arrived."""
+
+    delay: float = 0.0
+    hang_up: bool = False
+    messages: list[bytes] = field(default_factory=list)
+    port: int = 0
+
+    def url(self) -> str:
+        return (
+            f"mailto://127.0.0.1:{self.port}?from=monitor@example.test"
+            "&to=desk@example.test&mode=insecure"
+        )
+
+    def session(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+
+        def say(line: bytes) -> None:
+            time.sleep(self.delay)
+            conn.sendall(line + b"\r\n")
+
+        say(b"220 slow.example.test ESMTP")
+        while line := reader.readline():
+            verb = line.strip().upper()
+            if verb.startswith(b"DATA"):
+                say(b"354 go on")
+                body = []
+                while (part := reader.readline()) not in (b".\r\n", b""):
+                    body.append(part)
+                self.messages.append(b"".join(body))
+                if self.hang_up:
+                    conn.close()
+                    return
+                say(b"250 queued")
+            elif verb.startswith(b"QUIT"):
+                say(b"221 bye")
+                break
+            else:
+                say(b"250 ok")
+        conn.close()
+
+
+@contextmanager
+def raw_smtp(**options: object) -> Iterator[RawSmtp]:
+    server = RawSmtp(**options)  # type: ignore[arg-type]
+    listener = socket.create_server(("127.0.0.1", server.port))
+    server.port = listener.getsockname()[1]
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=server.session, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield server
+    finally:
+        listener.close()
+
+
+@contextmanager
+def hanging_webhook() -> Iterator[tuple[str, list[bytes]]]:
+    """An HTTP endpoint that reads each request and never answers."""
+    requests: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+            requests.append(conn.recv(65536))
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"json://127.0.0.1:{listener.getsockname()[1]}/hook?rto=1&cto=1", requests
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+def _queue(url: str, *keys: str) -> None:
+    engine = make_engine(url)
+    migrate(engine)
+    with write_session(engine) as session:
+        outbox.add_alerts(
+            session,
+            "m",
+            [
+                outbox.AlertRecord(
+                    key=key,
+                    kind="escalation",
+                    title=f"Security escalation {key}",
+                    body=f"body {key}",
+                    space="security",
+                    severity="critical",
+                    tags=("escalation", "security", "critical"),
+                )
+                for key in keys
+            ],
+            NOW,
+        )
+
+
+def _deliveries(url: str) -> list[tuple[str, int]]:
+    with read_session(make_engine(url)) as session:
+        return [(d.status, d.attempts) for d in session.exec(select(AlertDelivery)).all()]
+
+
+def _outbox(url: str) -> list[str]:
+    with read_session(make_engine(url)) as session:
+        return [a.status for a in session.exec(select(AlertOutbox)).all()]
+
+
+def _deliver(db_url: str, channel_url: str) -> None:
+    channels, problems = load_channels([channel_url], None, False)
+    assert problems == []
+    deliver_alerts(db_url, "m", channels, max_attempts=3)
+
+
+def test_a_hang_up_after_the_message_is_sent_once_and_never_again(database_url: str) -> None:
+    _queue(database_url, "a")
+    with raw_smtp(hang_up=True) as smtp:
+        for _ in range(3):
+            _deliver(database_url, smtp.url())
+    assert len(smtp.messages) == 1
+    assert _deliveries(database_url) == [("unknown", 1)]
+    assert _outbox(database_url) == ["unconfirmed"]
+
+
+def test_a_hanging_webhook_gets_one_post(database_url: str) -> None:
+    _queue(database_url, "a")
+    with hanging_webhook() as (url, requests):
+        _deliver(database_url, url)
+        _deliver(database_url, url)
+        time.sleep(0.3)
+    assert len(requests) == 1 and b"POST /hook" in requests[0]
+    assert _deliveries(database_url) == [("unknown", 1)]
+
+
+def test_a_refused_connection_is_retried_and_then_sent(database_url: str) -> None:
+    _queue(database_url, "a")
+    closed = RawSmtp(port=dead_port())
+    _deliver(database_url, closed.url())  # nothing listens: refused before anything left
+    assert _deliveries(database_url) == [("failed", 1)]
+    assert _outbox(database_url) == ["pending"]
+    with raw_smtp(port=closed.port) as smtp:  # the same address, now answering
+        _deliver(database_url, closed.url())
+    assert len(smtp.messages) == 1
+    assert _deliveries(database_url) == [("sent", 2)]
+    assert _outbox(database_url) == ["sent"]
+
+
+def _deliver_in_process(db_url: str, channel_url: str, start: float) -> None:
+    time.sleep(max(0.0, start - time.time()))
+    _deliver(db_url, channel_url)
+
+
+def test_two_processes_at_once_against_a_slow_server_send_once(database_url: str) -> None:
+    _queue(database_url, "a", "b")
+    with raw_smtp(delay=0.5) as smtp:
+        spawn = multiprocessing.get_context("spawn")
+        start = time.time() + 3
+        workers = [
+            spawn.Process(target=_deliver_in_process, args=(database_url, smtp.url(), start))
+            for _ in range(2)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        assert [w.exitcode for w in workers] == [0, 0]
+    assert len(smtp.messages) == 1  # one digest carrying both alerts
+    assert b"body a" in smtp.messages[0] and b"body b" in smtp.messages[0]
+    assert _deliveries(database_url) == [("sent", 1), ("sent", 1)]
+
+
+def test_a_sender_killed_mid_send_leaves_it_unknown_not_resent(database_url: str) -> None:
+    _queue(database_url, "a")
+    with raw_smtp() as smtp:
+        channels, _ = load_channels([smtp.url()], None, False)
+        engine = make_engine(database_url)
+        with read_session(engine) as session:
+            (alert,) = outbox.pending_alerts(session, "m")
+        # A sender claimed it an hour ago and died before recording the outcome.
+        with write_session(engine) as session:
+            held = outbox.claim_deliveries(
+                session,
+                [alert.id],
+                channels[0].name,
+                "dead-sender",
+                datetime.now(UTC) - timedelta(hours=1),
+                timedelta(minutes=10),
+                3,
+            )
+        assert held == [alert.id]
+        deliver_alerts(database_url, "m", channels, max_attempts=3)
+        deliver_alerts(database_url, "m", channels, max_attempts=3)
+    assert smtp.messages == []
+    assert _deliveries(database_url) == [("unknown", 1)]
+    assert _outbox(database_url) == ["unconfirmed"]
+
+
+def test_a_claim_still_within_its_lease_is_left_to_its_sender(database_url: str) -> None:
+    _queue(database_url, "a")
+    with raw_smtp() as smtp:
+        channels, _ = load_channels([smtp.url()], None, False)
+        engine = make_engine(database_url)
+        with read_session(engine) as session:
+            (alert,) = outbox.pending_alerts(session, "m")
+        with write_session(engine) as session:
+            outbox.claim_deliveries(
+                session,
+                [alert.id],
+                channels[0].name,
+                "busy-sender",
+                datetime.now(UTC),
+                timedelta(minutes=10),
+                3,
+            )
+        report = deliver_alerts(database_url, "m", channels, max_attempts=3)
+    assert smtp.messages == [] and report.sent == ()
+    assert _deliveries(database_url) == [("sending", 1)]
+    assert _outbox(database_url) == ["pending"]
