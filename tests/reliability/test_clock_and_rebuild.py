@@ -13,6 +13,7 @@ from flows.tracking import rebuild_escalation, update_escalation
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import Article
+from tests.reliability.conftest import Tally
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -53,22 +54,38 @@ def _unreplayed(database_url: str) -> int:
         return len(session.exec(select(Article).where(Article.escalated_at == None)).all())  # noqa: E711
 
 
-def test_a_run_that_started_before_another_finished_goes_on(database_url: str) -> None:
+def test_a_run_that_started_before_another_finished_goes_on(
+    database_url: str, tally: Tally
+) -> None:
     config = _config(database_url)
     _store(database_url, "a", "first", NOW - timedelta(hours=2))
     update_escalation(config, NOW)
     _store(database_url, "b", "second", NOW - timedelta(hours=1))
     # This run fixed its clock 25 s before the first one; it must not fail, and decides.
     outcome = update_escalation(config, NOW - timedelta(seconds=25))
+    tally.fault(
+        "run clock behind the state",
+        survived=True,
+        duplicates=0,
+        lost=0 if outcome.transitions else 1,
+    )
     assert [key.split(":")[1] for key in outcome.transitions] == ["security"]
 
 
-def test_a_host_clock_stepped_back_two_hours_does_not_stop_runs(database_url: str) -> None:
+def test_a_host_clock_stepped_back_two_hours_does_not_stop_runs(
+    database_url: str, tally: Tally
+) -> None:
     config = _config(database_url)
     update_escalation(config, NOW)
     _store(database_url, "a", "first", NOW - timedelta(hours=3))
     _store(database_url, "b", "second", NOW - timedelta(hours=3))
     outcome = update_escalation(config, NOW - timedelta(hours=2))
+    tally.fault(
+        "host clock stepped back 2 h",
+        survived=True,
+        duplicates=max(0, len(outcome.transitions) - 1),
+        lost=0 if outcome.transitions else 1,
+    )
     assert len(outcome.transitions) == 1
     assert _unreplayed(database_url) == 0
 

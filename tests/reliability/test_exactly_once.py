@@ -19,6 +19,7 @@ from flows.alerts import deliver_alerts, load_channels
 from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertDelivery, AlertOutbox
+from tests.reliability.conftest import Tally
 from tests.reliability.hostile import dead_port
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -153,22 +154,36 @@ def _deliver(db_url: str, channel_url: str) -> None:
     deliver_alerts(db_url, "m", channels, max_attempts=3)
 
 
-def test_a_hang_up_after_the_message_is_sent_once_and_never_again(database_url: str) -> None:
+def test_a_hang_up_after_the_message_is_sent_once_and_never_again(
+    database_url: str, tally: Tally
+) -> None:
     _queue(database_url, "a")
     with raw_smtp(hang_up=True) as smtp:
         for _ in range(3):
             _deliver(database_url, smtp.url())
+    tally.fault(
+        "SMTP hangs up after the message",
+        survived=True,
+        duplicates=max(0, len(smtp.messages) - 1),
+        lost=0 if smtp.messages else 1,
+    )
     assert len(smtp.messages) == 1
     assert _deliveries(database_url) == [("unknown", 1)]
     assert _outbox(database_url) == ["unconfirmed"]
 
 
-def test_a_hanging_webhook_gets_one_post(database_url: str) -> None:
+def test_a_hanging_webhook_gets_one_post(database_url: str, tally: Tally) -> None:
     _queue(database_url, "a")
     with hanging_webhook() as (url, requests):
         _deliver(database_url, url)
         _deliver(database_url, url)
         time.sleep(0.3)
+    tally.fault(
+        "webhook never answers",
+        survived=True,
+        duplicates=max(0, len(requests) - 1),
+        lost=0 if requests else 1,
+    )
     assert len(requests) == 1 and b"POST /hook" in requests[0]
     assert _deliveries(database_url) == [("unknown", 1)]
 
@@ -191,7 +206,9 @@ def _deliver_in_process(db_url: str, channel_url: str, start: float) -> None:
     _deliver(db_url, channel_url)
 
 
-def test_two_processes_at_once_against_a_slow_server_send_once(database_url: str) -> None:
+def test_two_processes_at_once_against_a_slow_server_send_once(
+    database_url: str, tally: Tally
+) -> None:
     _queue(database_url, "a", "b")
     with raw_smtp(delay=0.5) as smtp:
         spawn = multiprocessing.get_context("spawn")
@@ -204,13 +221,22 @@ def test_two_processes_at_once_against_a_slow_server_send_once(database_url: str
             worker.start()
         for worker in workers:
             worker.join(120)
-        assert [w.exitcode for w in workers] == [0, 0]
+        exits = [w.exitcode for w in workers]
+    tally.fault(
+        "two senders at once, slow SMTP",
+        survived=exits == [0, 0],
+        duplicates=max(0, len(smtp.messages) - 1),
+        lost=0 if smtp.messages else 1,
+    )
+    assert exits == [0, 0]
     assert len(smtp.messages) == 1  # one digest carrying both alerts
     assert b"body a" in smtp.messages[0] and b"body b" in smtp.messages[0]
     assert _deliveries(database_url) == [("sent", 1), ("sent", 1)]
 
 
-def test_a_sender_killed_mid_send_leaves_it_unknown_not_resent(database_url: str) -> None:
+def test_a_sender_killed_mid_send_leaves_it_unknown_not_resent(
+    database_url: str, tally: Tally
+) -> None:
     _queue(database_url, "a")
     with raw_smtp() as smtp:
         channels, _ = load_channels([smtp.url()], None, False)
@@ -231,6 +257,13 @@ def test_a_sender_killed_mid_send_leaves_it_unknown_not_resent(database_url: str
         assert held == [alert.id]
         deliver_alerts(database_url, "m", channels, max_attempts=3)
         deliver_alerts(database_url, "m", channels, max_attempts=3)
+    # The dead sender's copy may have arrived: any copy from here would be a second one.
+    tally.fault(
+        "sender killed between send and record",
+        survived=True,
+        duplicates=len(smtp.messages),
+        lost=0,
+    )
     assert smtp.messages == []
     assert _deliveries(database_url) == [("unknown", 1)]
     assert _outbox(database_url) == ["unconfirmed"]
