@@ -103,7 +103,7 @@ class EscalationRules:
     confirm_window: timedelta = timedelta(hours=72)
     active_window: timedelta = timedelta(days=30)
     cooperation_cooldown: timedelta = timedelta(days=5)
-    # Not used by ``advance``: live runs alert only on transitions this recent.
+    # Not used by ``advance``: live runs alert only on transitions corroborated this recently.
     live_horizon: timedelta = timedelta(hours=96)
     ladder: tuple[str, ...] = SPACES
     cooperation_deactivates: bool = False

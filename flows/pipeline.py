@@ -40,7 +40,6 @@ class RunConfig:
     profile_path: Path
     batch_size: int = 100
     extract_workers: int = 2
-    max_attempts: int = 3
     # Loopback or private networks the fetcher may reach (tests and the demo only).
     extra_allowed_networks: tuple[str, ...] = ()
 

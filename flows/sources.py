@@ -335,10 +335,14 @@ def select_new(
     engine = make_engine(config.db_url)
     if not record:
         with read_session(engine) as session:
-            fresh = q.unseen_keys(session, profile.monitor.name, list(by_key), config.max_attempts)
+            fresh = q.unseen_keys(
+                session, profile.monitor.name, list(by_key), profile.fetch.max_attempts
+            )
         return [c for key, c in by_key.items() if key in fresh]
     with write_session(engine) as session:
-        fresh = q.unseen_keys(session, profile.monitor.name, list(by_key), config.max_attempts)
+        fresh = q.unseen_keys(
+            session, profile.monitor.name, list(by_key), profile.fetch.max_attempts
+        )
         for candidate in by_key.values():
             if candidate.url_key in fresh:
                 new_per_source[candidate.source] = new_per_source.get(candidate.source, 0) + 1

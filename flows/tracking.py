@@ -48,8 +48,13 @@ def _persist(
     now: datetime,
     mode: str,
     silent: bool,
+    quiet_before: datetime | None = None,
 ) -> EscalationOutcome:
-    """Save the state and each decided transition with its alert, in the caller's transaction."""
+    """Save the state and each decided transition with its alert, in the caller's transaction.
+
+    Alerts are silenced when ``silent``, and so is each transition whose corroboration was
+    reached before ``quiet_before`` (old news a live run learns of late).
+    """
     monitor = profile.monitor.name
     known = tracker.transition_keys(session, monitor)
     fresh = [(t, active) for t, active in decided if t.key not in known]
@@ -73,14 +78,15 @@ def _persist(
         text = compose_transition_alert(
             profile, t, [evidence[k] for k in t.evidence if k in evidence], active
         )
-        alerts.append(replace(text, status="silenced" if silent else "pending"))
+        late = quiet_before is not None and _corroborated_at(t) < quiet_before
+        alerts.append(replace(text, status="silenced" if silent or late else "pending"))
     tracker.save_escalation(
         session, monitor, state.to_json(), records, alerts, [r.article_id for r in rows], now
     )
     return EscalationOutcome(
         transitions=tuple(t.key for t, _ in fresh),
         active=state.active,
-        queued_alerts=0 if silent else len(alerts),
+        queued_alerts=sum(a.status == "pending" for a in alerts),
         reports=len(rows),
         decided=tuple((t.key, t.kind, t.space, t.confirmed_on.isoformat()) for t, _ in fresh),
     )
@@ -107,7 +113,12 @@ def update_escalation(
             now,
             mode,
             silent,
+            quiet_before=now - rules.live_horizon,
         )
+
+
+def _corroborated_at(transition: Transition) -> datetime:
+    return max(transition.evidence_at) if transition.evidence_at else transition.at
 
 
 def _end_of(day: date, now: datetime) -> datetime:

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import select
 
+from extractors.feeds import CandidateEntry
+from extractors.urls import canonical_url, url_key
+from flows.pipeline import RunConfig
+from flows.sources import Collected, select_new
 from storage import outbox, tracker
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
@@ -267,3 +272,25 @@ def test_a_key_twice_in_one_batch_is_created_once(database_url: str) -> None:
         stored = q.store_articles(session, "m", records, NOW, _same)
     assert [s.created for s in stored] == [True, False]
     assert stored[0].article_id == stored[1].article_id
+
+
+def test_the_profiles_attempt_limit_decides_retries(tmp_path: Path, database_url: str) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    _engine(database_url)
+    link = "https://news.example.org/2026/03/01/flaky-story"
+    key = url_key(canonical_url(link))
+    with write_session(make_engine(database_url)) as session:
+        failed = q.SeenRecord(key, link, "wire", "failed", "timeout", retryable=True)
+        q.record_seen(session, "japan-korea", [failed], NOW)
+    entry = CandidateEntry(link, "A flaky story", NOW, "", None, "wire")
+    collected = Collected(entries=(entry,), outcomes=(), errors=())
+    found = {}
+    for limit in (1, 3):
+        profile = tmp_path / f"attempts-{limit}.toml"
+        profile.write_text(
+            f'extends = "{repo / "seeds" / "monitor.toml"}"\n[fetch]\nmax_attempts = {limit}\n',
+            encoding="utf-8",
+        )
+        config = RunConfig(db_url=database_url, profile_path=profile)
+        found[limit] = [c.url for c in select_new(config, collected, NOW, record=False)]
+    assert found == {1: [], 3: [link]}

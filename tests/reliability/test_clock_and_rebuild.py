@@ -12,7 +12,7 @@ from flows.pipeline import RunConfig
 from flows.tracking import rebuild_escalation, update_escalation
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
-from storage.models import Article
+from storage.models import AlertOutbox, Article
 from tests.reliability.conftest import Tally
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,3 +109,30 @@ def test_a_report_left_out_of_a_rebuild_still_corroborates_later(database_url: s
     _store(database_url, "b", "second", NOW + timedelta(hours=2))
     outcome = update_escalation(config, NOW + timedelta(hours=3))
     assert [key.split(":")[1] for key in outcome.transitions] == ["security"]
+
+
+def test_a_live_run_records_late_news_silently_past_the_live_horizon(
+    database_url: str, tmp_path: Path
+) -> None:
+    profile = tmp_path / "horizon.toml"
+    profile.write_text(
+        f'extends = "{REPO / "seeds" / "monitor.toml"}"\n[escalation]\nlive_horizon_hours = 2\n',
+        encoding="utf-8",
+    )
+    migrate(make_engine(database_url))
+    config = RunConfig(db_url=database_url, profile_path=profile)
+    _store(database_url, "a", "first", NOW - timedelta(hours=4))
+    _store(database_url, "b", "second", NOW - timedelta(hours=3))
+    outcome = update_escalation(config, NOW)
+    assert len(outcome.transitions) == 1 and outcome.queued_alerts == 0
+    with read_session(make_engine(database_url)) as session:
+        statuses = session.exec(select(AlertOutbox.status)).all()
+    assert statuses == ["silenced"]
+
+
+def test_a_live_run_alerts_news_inside_the_live_horizon(database_url: str) -> None:
+    config = _config(database_url)
+    _store(database_url, "a", "first", NOW - timedelta(hours=4))
+    _store(database_url, "b", "second", NOW - timedelta(hours=3))
+    outcome = update_escalation(config, NOW)
+    assert len(outcome.transitions) == 1 and outcome.queued_alerts == 1
