@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from extractors.escalation import (
     ESCALATION,
@@ -23,6 +22,7 @@ from extractors.escalation import (
     Report,
     advance,
 )
+from extractors.urls import outlet_of, registrable_domain
 
 
 class ReplayItem(Protocol):
@@ -58,17 +58,15 @@ class ReplayAlert:
 
 
 def outlet_host(outlet: str, url: str = "") -> str:
-    """Return the outlet's host name without a leading ``www.``, ``m.`` or ``m-``.
+    """Return the outlet as production counts it: a registrable domain (see ``outlet_of``).
 
-    The outlet field is used when it looks like a host name, else the URL's host.
+    The outlet field is used when it looks like a host name, else the URL's host; a name
+    that is neither stays as it is.
     """
     host = outlet.strip().lower()
-    if not host or " " in host or "." not in host:
-        host = (urlsplit(url).hostname or host).lower()
-    for prefix in ("www.", "m.", "m-"):
-        if host.startswith(prefix):
-            return host.removeprefix(prefix)
-    return host
+    if host and " " not in host and "." in host:
+        return registrable_domain(host) or host
+    return outlet_of(url) or host
 
 
 def oracle_classifier(item: Any) -> tuple[bool, str | None, str | None]:

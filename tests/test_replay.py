@@ -29,12 +29,14 @@ def fixture_gold() -> dict:
     [
         ("www.northpost.example", "", "northpost.example"),
         ("m.eastwire.example", "", "eastwire.example"),
-        ("m-en.wire.example", "", "en.wire.example"),
-        ("www3.broadcaster.example", "", "www3.broadcaster.example"),
+        ("m-en.wire.example", "", "wire.example"),
+        ("www3.broadcaster.example", "", "broadcaster.example"),
+        ("blog.broadcaster.example", "", "broadcaster.example"),
+        ("news.outlet.co.uk", "", "outlet.co.uk"),
         ("North Post", "https://www.northpost.example/a", "northpost.example"),
     ],
 )
-def test_outlet_host(outlet, url, host):
+def test_outlet_host_is_the_production_outlet_rule(outlet, url, host):
     assert outlet_host(outlet, url) == host
 
 
