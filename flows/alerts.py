@@ -184,9 +184,34 @@ def _failure_of(log_text: str) -> str:
     return " ".join(parts) or "delivery failed"
 
 
+def _delivery_key(alerts: Sequence[outbox.PendingAlert]) -> str:
+    """A stable key of one delivery (the alerts it carries), the same on every attempt."""
+    keys = "\n".join(sorted(a.key for a in alerts))
+    return hashlib.sha256(keys.encode("utf-8")).hexdigest()[:32]
+
+
 def _send(
-    channel: Channel, title: str, body: str, notify_type: str, tries: int = 2, backoff: float = 1.0
+    channel: Channel,
+    title: str,
+    body: str,
+    notify_type: str,
+    tries: int = 2,
+    backoff: float = 1.0,
+    key: str | None = None,
 ) -> tuple[bool, str | None]:
+    """Send once (or ``tries`` times); return whether it went and the failure's account.
+
+    With ``key``, an email carries it as ``X-Straitwatch-Alert`` (Apprise sets its own
+    Message-ID), so a mail filter can drop a copy a server took twice.
+    """
+    headers = getattr(channel.plugin, "headers", None)
+    if key and isinstance(headers, dict):
+        headers = {**headers, "X-Straitwatch-Alert": key}
+        channel.plugin.headers, original = headers, channel.plugin.headers
+        try:
+            return _send(channel, title, body, notify_type, tries, backoff)
+        finally:
+            channel.plugin.headers = original
     error = None
     for attempt in range(tries):
         with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
@@ -271,7 +296,7 @@ def deliver_alerts(
         if not mine:
             continue
         title, body, notify_type = _digest(mine)
-        ok, error = _send(channel, title, body, notify_type, tries=1)
+        ok, error = _send(channel, title, body, notify_type, tries=1, key=_delivery_key(mine))
         status = "sent" if ok else "failed" if _refused(error) else "unknown"
         with write_session(engine) as session:
             outbox.finish_deliveries(

@@ -231,6 +231,7 @@ def test_two_processes_at_once_against_a_slow_server_send_once(
     assert exits == [0, 0]
     assert len(smtp.messages) == 1  # one digest carrying both alerts
     assert b"body a" in smtp.messages[0] and b"body b" in smtp.messages[0]
+    assert b"X-Straitwatch-Alert: " in smtp.messages[0]
     assert _deliveries(database_url) == [("sent", 1), ("sent", 1)]
 
 
