@@ -111,34 +111,6 @@ def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
     return result
 
 
-def record_delivery(
-    session: Session,
-    alert_ids: Sequence[int],
-    channel: str,
-    ok: bool,
-    error: str | None,
-    now: datetime,
-) -> None:
-    """Record one delivery attempt of these alerts to one channel."""
-    insert_ignore(
-        session,
-        AlertDelivery,
-        [{"alert_id": a, "channel": channel, "attempts": 0} for a in alert_ids],
-    )
-    for chunk in chunks(list(alert_ids)):
-        session.execute(
-            update(AlertDelivery)
-            .where(col(AlertDelivery.alert_id).in_(chunk), AlertDelivery.channel == channel)
-            .values(
-                status="sent" if ok else "failed",
-                attempts=AlertDelivery.attempts + 1,
-                last_error=None if ok else (error or "failed")[:500],
-                last_attempt_at=now,
-                sent_at=now if ok else None,
-            )
-        )
-
-
 def close_alerts(session: Session, alert_ids: Sequence[int], status: str, now: datetime) -> None:
     """Mark alerts as delivered everywhere (sent) or given up on (failed)."""
     for chunk in chunks(list(alert_ids)):

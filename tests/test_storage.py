@@ -207,9 +207,16 @@ def test_deliveries_are_recorded_per_channel(database_url: str) -> None:
     with write_session(engine) as session:
         outbox.add_alerts(session, "m", [_alert("a"), _alert("b")], NOW)
         ids = [a.id for a in outbox.pending_alerts(session, "m")]
-        outbox.record_delivery(session, ids, "mail#1", True, None, NOW)
-        outbox.record_delivery(session, ids[:1], "slack#2", False, "HTTP 500", NOW)
-        outbox.record_delivery(session, ids[:1], "slack#2", False, "HTTP 500", NOW)
+        lease = timedelta(minutes=10)
+        assert outbox.claim_deliveries(session, ids, "mail#1", "t1", NOW, lease, 3) == ids
+        outbox.finish_deliveries(session, ids, "mail#1", "t1", "sent", None, NOW)
+        for token in ("t2", "t3"):
+            held = outbox.claim_deliveries(session, ids[:1], "slack#2", token, NOW, lease, 3)
+            assert held == ids[:1]
+            outbox.finish_deliveries(session, held, "slack#2", token, "failed", "HTTP 500", NOW)
+        # a sent delivery is never claimed again, nor one out of attempts
+        assert outbox.claim_deliveries(session, ids, "mail#1", "t4", NOW, lease, 3) == []
+        assert outbox.claim_deliveries(session, ids[:1], "slack#2", "t5", NOW, lease, 2) == []
     with read_session(engine) as session:
         first = outbox.pending_alerts(session, "m")[0]
     assert first.sent_channels == ("mail#1",)
