@@ -11,12 +11,15 @@ right after the send, so a later run sends only what is still missing.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import re
+import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -184,6 +187,44 @@ def _failure_of(log_text: str) -> str:
     return " ".join(parts) or "delivery failed"
 
 
+def _claim_alive(token: str | None) -> bool:
+    """False when the claim's sender ran on this host and its process is gone."""
+    host, _, rest = (token or "").partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's sender: its lease decides
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+@contextmanager
+def _plugin_log() -> Iterator[io.StringIO]:
+    """Capture a plugin's log, DEBUG included, without passing it on to any other handler.
+
+    Its DEBUG lines name the socket error behind a failure, and also carry URLs with
+    tokens: they are read here, reduced to one redacted line, and go nowhere else.
+    """
+    logger = logging.getLogger("apprise")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
 def _delivery_key(alerts: Sequence[outbox.PendingAlert]) -> str:
     """A stable key of one delivery (the alerts it carries), the same on every attempt."""
     keys = "\n".join(sorted(a.key for a in alerts))
@@ -198,6 +239,7 @@ def _send(
     tries: int = 2,
     backoff: float = 1.0,
     key: str | None = None,
+    handing_over: Callable[[], None] | None = None,
 ) -> tuple[bool, str | None]:
     """Send once (or ``tries`` times); return whether it went and the failure's account.
 
@@ -209,12 +251,14 @@ def _send(
         headers = {**headers, "X-Straitwatch-Alert": key}
         channel.plugin.headers, original = headers, channel.plugin.headers
         try:
-            return _send(channel, title, body, notify_type, tries, backoff)
+            return _send(channel, title, body, notify_type, tries, backoff, None, handing_over)
         finally:
             channel.plugin.headers = original
     error = None
     for attempt in range(tries):
-        with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
+        if handing_over is not None:
+            handing_over()  # from here on, the outcome may be unknown
+        with _plugin_log() as captured:
             try:
                 ok = bool(channel.plugin.notify(body=body, title=title, notify_type=notify_type))
             except Exception as exc:  # noqa: BLE001 - a plugin's crash is that channel's failure
@@ -269,11 +313,11 @@ def deliver_alerts(
     """
     engine = make_engine(db_url)
     with write_session(engine) as session:
-        outbox.expire_claims(session, now())
+        outbox.expire_claims(session, now(), _claim_alive)
         pending = outbox.pending_alerts(session, monitor)
     if not pending:
         return DeliveryReport()
-    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    token = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex}"
     sent: list[tuple[str, str]] = []
     failed: list[tuple[str, str, str]] = []
     for channel in channels:
@@ -296,7 +340,21 @@ def deliver_alerts(
         if not mine:
             continue
         title, body, notify_type = _digest(mine)
-        ok, error = _send(channel, title, body, notify_type, tries=1, key=_delivery_key(mine))
+        ids = [a.id for a in mine]
+
+        def handing_over(ids: list[int] = ids, name: str = channel.name) -> None:
+            with write_session(engine) as session:
+                outbox.mark_sending(session, ids, name, token)
+
+        ok, error = _send(
+            channel,
+            title,
+            body,
+            notify_type,
+            tries=1,
+            key=_delivery_key(mine),
+            handing_over=handing_over,
+        )
         status = "sent" if ok else "failed" if _refused(error) else "unknown"
         with write_session(engine) as session:
             outbox.finish_deliveries(

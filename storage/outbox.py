@@ -3,7 +3,7 @@ delivery per channel, recorded so that a retry never sends twice."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,7 +104,9 @@ def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
                 created_at=alert.created_at,
                 sent_channels=tuple(d.channel for d in deliveries if d.status == "sent"),
                 attempts={d.channel: d.attempts for d in deliveries},
-                held_channels=tuple(d.channel for d in deliveries if d.status == "sending"),
+                held_channels=tuple(
+                    d.channel for d in deliveries if d.status in ("claimed", "sending")
+                ),
                 unknown_channels=tuple(d.channel for d in deliveries if d.status == "unknown"),
             )
         )
@@ -159,7 +161,7 @@ def claim_deliveries(
                 AlertDelivery.attempts < max_attempts,
             )
             .values(
-                status="sending",
+                status="claimed",
                 claimed_by=token,
                 lease_until=now + lease,
                 attempts=AlertDelivery.attempts + 1,
@@ -172,10 +174,28 @@ def claim_deliveries(
             select(AlertDelivery.alert_id).where(
                 AlertDelivery.channel == channel,
                 AlertDelivery.claimed_by == token,
-                AlertDelivery.status == "sending",
+                AlertDelivery.status == "claimed",
             )
         ).all()
     )
+
+
+def mark_sending(session: Session, alert_ids: Sequence[int], channel: str, token: str) -> None:
+    """Record that these claimed deliveries are being handed to the channel now.
+
+    A claim whose sender dies before this is retried; one that dies after it is unknown.
+    """
+    for chunk in chunks(list(alert_ids)):
+        session.execute(
+            update(AlertDelivery)
+            .where(
+                col(AlertDelivery.alert_id).in_(chunk),
+                AlertDelivery.channel == channel,
+                AlertDelivery.claimed_by == token,
+                AlertDelivery.status == "claimed",
+            )
+            .values(status="sending")
+        )
 
 
 def finish_deliveries(
@@ -195,7 +215,7 @@ def finish_deliveries(
                 col(AlertDelivery.alert_id).in_(chunk),
                 AlertDelivery.channel == channel,
                 AlertDelivery.claimed_by == token,
-                AlertDelivery.status == "sending",
+                col(AlertDelivery.status).in_(("claimed", "sending")),
             )
             .values(
                 status=status,
@@ -206,11 +226,27 @@ def finish_deliveries(
         )
 
 
-def expire_claims(session: Session, now: datetime) -> int:
-    """Mark claims whose lease ran out as ``unknown``; return how many there were."""
-    result = session.execute(
-        update(AlertDelivery)
-        .where(AlertDelivery.status == "sending", col(AlertDelivery.lease_until) < now)
-        .values(status="unknown", last_error=UNKNOWN_AFTER_LEASE, lease_until=None)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+def expire_claims(
+    session: Session, now: datetime, alive: Callable[[str | None], bool] = lambda _: True
+) -> int:
+    """Settle claims whose sender is gone (lease over, or ``alive`` says its process died).
+
+    One never handed over goes back to the queue (its attempt stays counted); one that was
+    being sent becomes ``unknown``. Return how many were settled.
+    """
+    held = session.exec(
+        select(AlertDelivery).where(col(AlertDelivery.status).in_(("claimed", "sending")))
+    ).all()
+    settled = 0
+    for row in held:
+        expired = row.lease_until is not None and row.lease_until < now
+        if not expired and alive(row.claimed_by):
+            continue
+        if row.status == "claimed":
+            row.status, row.last_error = "failed", "its sender stopped before sending"
+        else:
+            row.status, row.last_error = "unknown", UNKNOWN_AFTER_LEASE
+        row.claimed_by, row.lease_until = None, None
+        session.add(row)
+        settled += 1
+    return settled

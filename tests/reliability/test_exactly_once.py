@@ -256,6 +256,8 @@ def test_a_sender_killed_mid_send_leaves_it_unknown_not_resent(
                 3,
             )
         assert held == [alert.id]
+        with write_session(engine) as session:
+            outbox.mark_sending(session, held, channels[0].name, "dead-sender")
         deliver_alerts(database_url, "m", channels, max_attempts=3)
         deliver_alerts(database_url, "m", channels, max_attempts=3)
     # The dead sender's copy may have arrived: any copy from here would be a second one.
@@ -289,5 +291,50 @@ def test_a_claim_still_within_its_lease_is_left_to_its_sender(database_url: str)
             )
         report = deliver_alerts(database_url, "m", channels, max_attempts=3)
     assert smtp.messages == [] and report.sent == ()
-    assert _deliveries(database_url) == [("sending", 1)]
+    assert _deliveries(database_url) == [("claimed", 1)]
     assert _outbox(database_url) == ["pending"]
+
+
+def test_a_claim_whose_process_died_before_sending_is_sent_by_the_next_run(
+    database_url: str, tally: Tally
+) -> None:
+    import os
+    import socket as sockets
+    import subprocess
+    import sys
+
+    _queue(database_url, "a")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    token = f"{sockets.gethostname()}/{dead.stdout.strip()}/gone"
+    assert int(dead.stdout) != os.getpid()
+    with raw_smtp() as smtp:
+        channels, _ = load_channels([smtp.url()], None, False)
+        engine = make_engine(database_url)
+        with read_session(engine) as session:
+            (alert,) = outbox.pending_alerts(session, "m")
+        with write_session(engine) as session:
+            outbox.claim_deliveries(
+                session,
+                [alert.id],
+                channels[0].name,
+                token,
+                datetime.now(UTC),
+                timedelta(minutes=10),
+                3,
+            )
+        deliver_alerts(database_url, "m", channels, max_attempts=3)
+        deliver_alerts(database_url, "m", channels, max_attempts=3)
+    tally.fault(
+        "sender killed after the claim, before the send",
+        survived=True,
+        duplicates=max(0, len(smtp.messages) - 1),
+        lost=0 if smtp.messages else 1,
+    )
+    assert len(smtp.messages) == 1
+    assert _deliveries(database_url) == [("sent", 2)]
+    assert _outbox(database_url) == ["sent"]
