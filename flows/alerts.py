@@ -239,7 +239,7 @@ def _send(
     tries: int = 2,
     backoff: float = 1.0,
     key: str | None = None,
-    handing_over: Callable[[], None] | None = None,
+    handing_over: Callable[[], bool] | None = None,
 ) -> tuple[bool, str | None]:
     """Send once (or ``tries`` times); return whether it went and the failure's account.
 
@@ -256,8 +256,9 @@ def _send(
             channel.plugin.headers = original
     error = None
     for attempt in range(tries):
-        if handing_over is not None:
-            handing_over()  # from here on, the outcome may be unknown
+        if handing_over is not None and not handing_over():
+            return False, "the claim was taken back before sending (nothing sent)"
+        # From here on, the outcome may be unknown.
         with _plugin_log() as captured:
             try:
                 ok = bool(channel.plugin.notify(body=body, title=title, notify_type=notify_type))
@@ -342,9 +343,9 @@ def deliver_alerts(
         title, body, notify_type = _digest(mine)
         ids = [a.id for a in mine]
 
-        def handing_over(ids: list[int] = ids, name: str = channel.name) -> None:
+        def handing_over(ids: list[int] = ids, name: str = channel.name) -> bool:
             with write_session(engine) as session:
-                outbox.mark_sending(session, ids, name, token)
+                return outbox.mark_sending(session, ids, name, token)
 
         ok, error = _send(
             channel,

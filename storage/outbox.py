@@ -180,13 +180,15 @@ def claim_deliveries(
     )
 
 
-def mark_sending(session: Session, alert_ids: Sequence[int], channel: str, token: str) -> None:
+def mark_sending(session: Session, alert_ids: Sequence[int], channel: str, token: str) -> bool:
     """Record that these claimed deliveries are being handed to the channel now.
 
     A claim whose sender dies before this is retried; one that dies after it is unknown.
+    Return False when the claim is no longer this sender's (then it must not send).
     """
+    marked = 0
     for chunk in chunks(list(alert_ids)):
-        session.execute(
+        marked += session.execute(  # type: ignore[attr-defined]
             update(AlertDelivery)
             .where(
                 col(AlertDelivery.alert_id).in_(chunk),
@@ -195,7 +197,8 @@ def mark_sending(session: Session, alert_ids: Sequence[int], channel: str, token
                 AlertDelivery.status == "claimed",
             )
             .values(status="sending")
-        )
+        ).rowcount
+    return marked == len(set(alert_ids))
 
 
 def finish_deliveries(

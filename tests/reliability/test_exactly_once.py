@@ -338,3 +338,20 @@ def test_a_claim_whose_process_died_before_sending_is_sent_by_the_next_run(
     assert len(smtp.messages) == 1
     assert _deliveries(database_url) == [("sent", 2)]
     assert _outbox(database_url) == ["sent"]
+
+
+def test_a_claim_taken_back_cannot_be_handed_over(database_url: str) -> None:
+    _queue(database_url, "a")
+    engine = make_engine(database_url)
+    with read_session(engine) as session:
+        (alert,) = outbox.pending_alerts(session, "m")
+    lease = timedelta(minutes=10)
+    with write_session(engine) as session:
+        assert outbox.claim_deliveries(session, [alert.id], "mail", "slow", NOW, lease, 3)
+    # Another sender judged "slow" gone (its lease over) and settled its claim.
+    with write_session(engine) as session:
+        assert outbox.expire_claims(session, NOW + 2 * lease) == 1
+    with write_session(engine) as session:
+        assert outbox.mark_sending(session, [alert.id], "mail", "slow") is False
+        assert outbox.claim_deliveries(session, [alert.id], "mail", "next", NOW, lease, 3)
+        assert outbox.mark_sending(session, [alert.id], "mail", "next") is True
