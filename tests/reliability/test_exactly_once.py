@@ -5,7 +5,10 @@ that are slow, hang up after the message, or never answer; two processes at once
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -148,6 +151,17 @@ def _outbox(url: str) -> list[str]:
         return [a.status for a in session.exec(select(AlertOutbox)).all()]
 
 
+def _claim_for(db_url: str, channel: str, token: str, at: datetime) -> list[int]:
+    """Claim the one queued alert for ``token`` as another sender would; return what it holds."""
+    engine = make_engine(db_url)
+    with read_session(engine) as session:
+        (alert,) = outbox.pending_alerts(session, "m")
+    with write_session(engine) as session:
+        return outbox.claim_deliveries(
+            session, [alert.id], channel, token, at, timedelta(minutes=10), 3
+        )
+
+
 def _deliver(db_url: str, channel_url: str) -> None:
     channels, problems = load_channels([channel_url], None, False)
     assert problems == []
@@ -241,22 +255,11 @@ def test_a_sender_killed_mid_send_leaves_it_unknown_not_resent(
     _queue(database_url, "a")
     with raw_smtp() as smtp:
         channels, _ = load_channels([smtp.url()], None, False)
-        engine = make_engine(database_url)
-        with read_session(engine) as session:
-            (alert,) = outbox.pending_alerts(session, "m")
-        # A sender claimed it an hour ago and died before recording the outcome.
-        with write_session(engine) as session:
-            held = outbox.claim_deliveries(
-                session,
-                [alert.id],
-                channels[0].name,
-                "dead-sender",
-                datetime.now(UTC) - timedelta(hours=1),
-                timedelta(minutes=10),
-                3,
-            )
-        assert held == [alert.id]
-        with write_session(engine) as session:
+        # A sender claimed it an hour ago, handed it over, and died before the outcome.
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        held = _claim_for(database_url, channels[0].name, "dead-sender", an_hour_ago)
+        assert len(held) == 1
+        with write_session(make_engine(database_url)) as session:
             outbox.mark_sending(session, held, channels[0].name, "dead-sender")
         deliver_alerts(database_url, "m", channels, max_attempts=3)
         deliver_alerts(database_url, "m", channels, max_attempts=3)
@@ -276,19 +279,7 @@ def test_a_claim_still_within_its_lease_is_left_to_its_sender(database_url: str)
     _queue(database_url, "a")
     with raw_smtp() as smtp:
         channels, _ = load_channels([smtp.url()], None, False)
-        engine = make_engine(database_url)
-        with read_session(engine) as session:
-            (alert,) = outbox.pending_alerts(session, "m")
-        with write_session(engine) as session:
-            outbox.claim_deliveries(
-                session,
-                [alert.id],
-                channels[0].name,
-                "busy-sender",
-                datetime.now(UTC),
-                timedelta(minutes=10),
-                3,
-            )
+        assert _claim_for(database_url, channels[0].name, "busy-sender", datetime.now(UTC))
         report = deliver_alerts(database_url, "m", channels, max_attempts=3)
     assert smtp.messages == [] and report.sent == ()
     assert _deliveries(database_url) == [("claimed", 1)]
@@ -298,11 +289,6 @@ def test_a_claim_still_within_its_lease_is_left_to_its_sender(database_url: str)
 def test_a_claim_whose_process_died_before_sending_is_sent_by_the_next_run(
     database_url: str, tally: Tally
 ) -> None:
-    import os
-    import socket as sockets
-    import subprocess
-    import sys
-
     _queue(database_url, "a")
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -310,23 +296,11 @@ def test_a_claim_whose_process_died_before_sending_is_sent_by_the_next_run(
         capture_output=True,
         text=True,
     )
-    token = f"{sockets.gethostname()}/{dead.stdout.strip()}/gone"
+    token = f"{socket.gethostname()}/{dead.stdout.strip()}/gone"
     assert int(dead.stdout) != os.getpid()
     with raw_smtp() as smtp:
         channels, _ = load_channels([smtp.url()], None, False)
-        engine = make_engine(database_url)
-        with read_session(engine) as session:
-            (alert,) = outbox.pending_alerts(session, "m")
-        with write_session(engine) as session:
-            outbox.claim_deliveries(
-                session,
-                [alert.id],
-                channels[0].name,
-                token,
-                datetime.now(UTC),
-                timedelta(minutes=10),
-                3,
-            )
+        assert _claim_for(database_url, channels[0].name, token, datetime.now(UTC))
         deliver_alerts(database_url, "m", channels, max_attempts=3)
         deliver_alerts(database_url, "m", channels, max_attempts=3)
     tally.fault(
