@@ -355,6 +355,22 @@ def without_userinfo(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
+def reader_link(url: str) -> str:
+    """Return url as a link to show a reader: no userinfo, tracking parameters or fragment.
+
+    Unlike ``canonical_url`` it keeps the scheme, host and path as published, so the link
+    opens the page the outlet serves; anything that is not an http(s) URL gives "".
+    """
+    try:
+        parts = urlsplit(without_userinfo(_URL_IGNORED.sub("", url).strip()))
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
+        return ""
+    cleaned = urlsplit(courlan.clean_url(urlunsplit(parts)) or urlunsplit(parts))
+    return urlunsplit(cleaned._replace(query=_fold_query(cleaned.query), fragment=""))
+
+
 class RedactingFilter(logging.Filter):
     """Mask secrets in a log record's message before any handler formats or ships it."""
 

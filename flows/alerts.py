@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import os
 import re
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -28,8 +30,10 @@ from typing import Any
 import apprise
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
 
 from extractors.urls import guard_library_logs, redact_text, redact_url
+from flows.render import Message, render, render_text_html
 from storage import outbox
 from storage.db import make_engine, write_session
 
@@ -43,7 +47,6 @@ _NOTIFY_TYPES = {
     "low": apprise.NotifyType.INFO,
     "info": apprise.NotifyType.INFO,
 }
-_SEVERITY_ORDER = ["info", "low", "medium", "high", "critical"]
 # Apprise schemes whose URL path is the secret (a webhook's token, an ntfy topic).
 _PATH_IS_SECRET = frozenset({"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys"})
 _console_registered = False
@@ -74,7 +77,8 @@ def _register_console() -> None:
 
     @apprise.decorators.notify(on=CONSOLE_SCHEME, name="straitwatch console")
     def _to_console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
-        Console().print(Panel(body, title=title, title_align="left", expand=False))
+        # Web text is shown as text: a headline holding "[/bold]" is not Rich markup.
+        Console().print(Panel(Text(body), title=Text(title), title_align="left", expand=False))
         return True
 
     _console_registered = True
@@ -231,11 +235,73 @@ def _delivery_key(alerts: Sequence[outbox.PendingAlert]) -> str:
     return hashlib.sha256(keys.encode("utf-8")).hexdigest()[:32]
 
 
+@contextmanager
+def _slack_blocks(plugin: Any, attachment: dict[str, Any]) -> Iterator[bool]:
+    """Have Apprise's Slack plugin post this Block Kit attachment; yield whether it will.
+
+    The plugin posts a Block Kit template file when it has one: the attachment is written
+    to a private temporary file as that template. Web text inside it cannot form one of the
+    template's ``{{token}}`` slots: every "{{" is written with a JSON escape.
+    """
+    if not (hasattr(plugin, "template") and hasattr(plugin, "use_blocks")):
+        yield False
+        return
+    text = json.dumps(attachment, ensure_ascii=False).replace("{{", "{\\u007b")
+    with tempfile.TemporaryDirectory(prefix="straitwatch-slack-") as folder:
+        path = Path(folder) / "blocks.json"
+        path.write_text(text, encoding="utf-8")
+        template = apprise.AppriseAttachment(asset=plugin.asset)
+        if not template.add(str(path)):
+            yield False
+            return
+        saved = plugin.template, plugin.use_blocks
+        plugin.template, plugin.use_blocks = template, True
+        try:
+            yield True
+        finally:
+            plugin.template, plugin.use_blocks = saved
+
+
+def _notify(channel: Channel, message: Message, notify_type: str) -> bool:
+    """Hand the message to the channel in the form it takes best."""
+    plugin = channel.plugin
+    if _is_slack(plugin):
+        with _slack_blocks(plugin, message.slack) as blocks:
+            if blocks:
+                return bool(
+                    plugin.notify(
+                        body=message.text,
+                        title=message.subject,
+                        notify_type=notify_type,
+                        body_format=apprise.NotifyFormat.TEXT,
+                    )
+                )
+    if _takes_html(plugin):
+        body, body_format = message.html, apprise.NotifyFormat.HTML
+    else:
+        body, body_format = message.text, apprise.NotifyFormat.TEXT
+    return bool(
+        plugin.notify(
+            body=body, title=message.subject, notify_type=notify_type, body_format=body_format
+        )
+    )
+
+
+def _is_slack(plugin: Any) -> bool:
+    return type(plugin).__name__ == "NotifySlack"
+
+
+def _takes_html(plugin: Any) -> bool:
+    """Whether the channel renders HTML by default (email, unless ``?format=text``)."""
+    try:
+        return bool(plugin.resolve_format(None) == apprise.NotifyFormat.HTML)
+    except Exception:  # noqa: BLE001 - a plugin without the format API takes text
+        return False
+
+
 def _send(
     channel: Channel,
-    title: str,
-    body: str,
-    notify_type: str,
+    message: Message,
     tries: int = 2,
     backoff: float = 1.0,
     key: str | None = None,
@@ -251,9 +317,10 @@ def _send(
         headers = {**headers, "X-Straitwatch-Alert": key}
         channel.plugin.headers, original = headers, channel.plugin.headers
         try:
-            return _send(channel, title, body, notify_type, tries, backoff, None, handing_over)
+            return _send(channel, message, tries, backoff, None, handing_over)
         finally:
             channel.plugin.headers = original
+    notify_type = _NOTIFY_TYPES.get(message.severity, apprise.NotifyType.INFO)
     error = None
     for attempt in range(tries):
         if handing_over is not None and not handing_over():
@@ -261,7 +328,7 @@ def _send(
         # From here on, the outcome may be unknown.
         with _plugin_log() as captured:
             try:
-                ok = bool(channel.plugin.notify(body=body, title=title, notify_type=notify_type))
+                ok = _notify(channel, message, notify_type)
             except Exception as exc:  # noqa: BLE001 - a plugin's crash is that channel's failure
                 ok, captured_error = False, f"{type(exc).__name__}: {exc}"
             else:
@@ -273,21 +340,6 @@ def _send(
         if attempt + 1 < tries:
             time.sleep(backoff * (2**attempt))
     return False, error
-
-
-def _digest(alerts: Sequence[outbox.PendingAlert]) -> tuple[str, str, str]:
-    severity = max(
-        (a.severity for a in alerts),
-        key=lambda s: _SEVERITY_ORDER.index(s) if s in _SEVERITY_ORDER else 0,
-    )
-    notify_type = _NOTIFY_TYPES.get(severity, apprise.NotifyType.INFO)
-    if len(alerts) == 1:
-        return alerts[0].title, alerts[0].body, notify_type
-    title = f"[straitwatch] {len(alerts)} alerts: " + "; ".join(
-        f"{a.kind} {a.space}".strip() for a in alerts
-    )
-    body = "\n\n────────\n\n".join(f"{a.title}\n\n{a.body}" for a in alerts)
-    return title[:200], body, notify_type
 
 
 @dataclass(frozen=True)
@@ -303,6 +355,7 @@ def deliver_alerts(
     channels: Sequence[Channel],
     max_attempts: int,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    monitor_title: str = "",
 ) -> DeliveryReport:
     """Deliver every pending alert to every channel that wants it and lacks it, at most once.
 
@@ -340,7 +393,7 @@ def deliver_alerts(
         mine = [due[i] for i in held if i in due]
         if not mine:
             continue
-        title, body, notify_type = _digest(mine)
+        message = render(mine, monitor_title)
         ids = [a.id for a in mine]
 
         def handing_over(ids: list[int] = ids, name: str = channel.name) -> bool:
@@ -349,9 +402,7 @@ def deliver_alerts(
 
         ok, error = _send(
             channel,
-            title,
-            body,
-            notify_type,
+            message,
             tries=1,
             key=_delivery_key(mine),
             handing_over=handing_over,
@@ -414,12 +465,12 @@ def send_test(channels: Sequence[Channel], monitor_title: str) -> list[tuple[str
     """Send a test notification to each channel; return (channel, ok, error) for each."""
     results = []
     for channel in channels:
-        ok, error = _send(
-            channel,
-            f"[straitwatch] test notification — {monitor_title}",
-            "This is a test from straitwatch: this channel receives alerts.",
-            apprise.NotifyType.INFO,
-            tries=1,
+        text = "This is a test from straitwatch: this channel receives alerts."
+        message = Message(
+            subject=f"Test notification — {monitor_title}",
+            text=text,
+            html=render_text_html(f"Test notification — {monitor_title}", text),
         )
+        ok, error = _send(channel, message, tries=1)
         results.append((channel.name, ok, error or ""))
     return results

@@ -242,7 +242,11 @@ def _finish(
             alert_config.urls, alert_config.config_file, alert_config.console_fallback
         )
         delivery = steps.deliver_alerts(
-            config.db_url, profile.monitor.name, channels, alert_config.max_attempts
+            config.db_url,
+            profile.monitor.name,
+            channels,
+            alert_config.max_attempts,
+            monitor_title=profile.monitor.title or profile.monitor.name,
         )
     return {
         "transitions": [list(d) for d in escalation.decided],

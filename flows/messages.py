@@ -1,4 +1,10 @@
-"""The words of an alert: what moved, why we think so, who reported it, where to read it.
+"""The words of an alert: what happened, how sure we are, who reported it, where to read it.
+
+A transition alert is stored as structured facts (its payload): the event in one sentence,
+the space and severity, the stories behind it (one per story, not per reprint: its outlets,
+one clean link, at most one quoted sentence) and the decision's reason. ``flows.render``
+turns those facts into each channel's message; the plain text kept as the alert's body is
+the same rendering, for the console, ``status`` and channels that take text.
 
 Article titles and sentences come from the web: every one goes through ``one_line`` so no
 CR, LF or control character reaches a subject line or a header of any channel.
@@ -8,16 +14,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from extractors.escalation import Transition
 from extractors.health import HealthChange
 from extractors.profile import Profile
+from extractors.urls import reader_link
 from storage.outbox import AlertRecord
 from storage.tracker import ReportRow
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Korea and Japan share UTC+9, with no daylight saving time.
+KST = timezone(timedelta(hours=9), "KST/JST")
+SUBJECT_LIMIT = 90
+QUOTE_LIMIT = 240
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -26,73 +37,162 @@ def one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def _stories(reports: Sequence[ReportRow]) -> int:
-    # Reprints of one story share a cluster: they are one report, however many outlets.
-    return len({r.cluster_id if r.cluster_id is not None else r.canonical_url for r in reports})
+def cut_at_word(text: str, limit: int) -> str:
+    """Return text on one line and at most limit characters, cut at a word with "…"."""
+    flat = one_line(text, 10_000)
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:-—–") + "…"
 
 
-def _sentences(report: ReportRow) -> list[str]:
-    """Return the report's evidence sentences, flattened, without repeats or its headline."""
-    title = one_line(report.title, 400)
-    unique = dict.fromkeys(one_line(s, 400) for s in report.evidence)
-    return [s for s in unique if s and s != title] or ([title] if title else [])
+def both_clocks(at: datetime) -> str:
+    """Return a time in UTC and in Korea/Japan time: ``2019-08-22 09:30 UTC (18:30 KST/JST)``."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    local = at.astimezone(KST)
+    day = "" if local.date() == at.astimezone(UTC).date() else f"{local:%m-%d} "
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({day}{local:%H:%M} KST/JST)"
+
+
+def event_label(kind: str, space: str) -> str:
+    """Return what moved, for a person: ``Security escalation``, ``De-escalation``."""
+    if kind == "escalation":
+        return f"{space.capitalize()} escalation" if space else "Escalation"
+    if kind == "de-escalation":
+        return "De-escalation"
+    return kind.capitalize()
+
+
+def _story_key(report: ReportRow) -> Any:
+    # Reprints of one story share a cluster: they are one story, however many outlets.
+    return report.cluster_id if report.cluster_id is not None else report.canonical_url
+
+
+def _quote(report: ReportRow, title: str) -> str:
+    for sentence in report.evidence:
+        flat = one_line(sentence, 10_000)
+        if flat and flat != title:
+            return cut_at_word(flat, QUOTE_LIMIT)
+    return ""
+
+
+def stories_of(reports: Sequence[ReportRow]) -> list[dict[str, Any]]:
+    """Return one entry per story, the most widely carried first, then the earliest."""
+    groups: dict[Any, list[ReportRow]] = {}
+    for report in sorted(reports, key=lambda r: (r.at, r.article_id)):
+        groups.setdefault(_story_key(report), []).append(report)
+    stories = []
+    for members in groups.values():
+        first = members[0]
+        title = one_line(first.title, 300) or one_line(first.url, 300)
+        quote = next((q for q in (_quote(m, title) for m in members) if q), "")
+        stories.append(
+            {
+                "title": title,
+                "link": reader_link(first.url),
+                "outlets": list(dict.fromkeys(one_line(m.outlet, 80) for m in members)),
+                "at": first.at.isoformat(),
+                "quote": quote,
+            }
+        )
+    stories.sort(key=lambda s: (-len(s["outlets"]), s["at"]))
+    return stories
+
+
+def _reason(reports: Sequence[ReportRow]) -> str:
+    """Return the decision's reason: a direction rule if one decided, else the model's or
+    the cue count's, as stored with the stage (``rule: …``, ``model: security 0.82``)."""
+    reasons = [one_line(r.reason, 160) for r in reports if r.reason]
+    rules = [r for r in reasons if r.startswith("rule: ")]
+    return (rules or reasons or [""])[0]
+
+
+def why(reason: str) -> str:
+    """Return a stored stage reason as a reader's sentence (without its final stop)."""
+    kind, _, rest = reason.partition(": ")
+    if kind == "rule" and rest:
+        return f"the direction rule {rest!r} decided the stage"
+    if kind == "model" and rest:
+        space, _, confidence = rest.rpartition(" ")
+        return f"the stage model chose {space or rest} (confidence {confidence})"
+    if kind == "cues" and rest:
+        return f"the cue count chose {rest}"
+    return reason
+
+
+def transition_subject(label: str, event: str, outlets: int) -> str:
+    """Return the subject: the event first, under SUBJECT_LIMIT characters, cut at a word."""
+    tail = f" — {outlets} outlet{'s' if outlets != 1 else ''}" if outlets else ""
+    room = SUBJECT_LIMIT - len(label) - len(tail) - 2
+    if not event:
+        return cut_at_word(f"{label}{tail}", SUBJECT_LIMIT)
+    return f"{label}: {cut_at_word(event, max(room, 20))}{tail}"
+
+
+def transition_text(facts: dict[str, Any]) -> str:
+    """Return the plain-text body of a transition alert, one fact per line."""
+    stories = facts.get("stories", [])
+    outlets = len({o for s in stories for o in s["outlets"]})
+    active = facts.get("active") or []
+    lines = [
+        f"{facts['label']} ({facts['severity']})",
+        facts.get("event", ""),
+        "",
+        f"Confirmed {both_clocks(datetime.fromisoformat(facts['at']))} by {outlets} "
+        f"outlet{'s' if outlets != 1 else ''} in {len(stories)} "
+        f"stor{'ies' if len(stories) != 1 else 'y'}.",
+        f"Active conflict spaces: {', '.join(active) if active else 'none'}.",
+    ]
+    if facts.get("reason"):
+        lines.append(f"Why: {why(facts['reason'])}.")
+    lines += ["", "Stories:"]
+    for number, story in enumerate(stories, 1):
+        day = story["at"][:10]
+        lines.append(f"{number}. {story['title']}")
+        lines.append(f"   {', '.join(story['outlets'])} · {day}")
+        if story["link"]:
+            lines.append(f"   {story['link']}")
+        if story["quote"]:
+            lines.append(f"   “{story['quote']}”")
+    return "\n".join(line for line in lines if line is not None)
 
 
 def compose_transition_alert(
     profile: Profile, transition: Transition, reports: Sequence[ReportRow], active: Sequence[str]
 ) -> AlertRecord:
     """Return the alert for an escalation or de-escalation, with its evidence."""
-    subject = profile.monitor.title or profile.monitor.name
-    if transition.kind == "escalation":
-        headline = f"escalation: the dispute enters the {transition.space} space"
-    else:
-        headline = "de-escalation: a cooperation step is confirmed"
-    title = one_line(f"[straitwatch] {subject} — {headline} ({transition.severity})", 200)
-    lines = [
-        f"{subject}: {headline}.",
-        f"Severity: {transition.severity}. Decided {transition.at:%Y-%m-%d %H:%M} UTC.",
-        f"Active conflict spaces now: {', '.join(active) if active else 'none'}.",
-        f"Confirmed by {_stories(reports)} independent report(s) from "
-        f"{len(set(transition.outlets))} outlet(s): "
-        f"{', '.join(one_line(o, 80) for o in transition.outlets)}.",
-        "",
-        "Evidence:",
-    ]
-    for report in reports:
-        lines.append(
-            f"- {one_line(report.outlet, 80)} ({report.at:%Y-%m-%d}): {one_line(report.title, 200)}"
-        )
-        lines.append(f"  {one_line(report.url, 500)}")
-        for sentence in _sentences(report)[:2]:
-            lines.append(f'  "{sentence}"')
-    payload = {
+    stories = stories_of(reports)
+    label = event_label(transition.kind, transition.space)
+    event = stories[0]["title"] if stories else ""
+    outlets = len({o for s in stories for o in s["outlets"]}) or len(set(transition.outlets))
+    facts: dict[str, Any] = {
         "kind": transition.kind,
         "space": transition.space,
+        "label": label,
+        "event": event,
         "episode": transition.episode,
         "severity": transition.severity,
         "at": transition.at.isoformat(),
         "active": list(active),
         "outlets": list(transition.outlets),
-        "evidence": [
-            {
-                "url": r.url,
-                "outlet": r.outlet,
-                "title": one_line(r.title),
-                "sentences": [one_line(s, 400) for s in r.evidence[:2]],
-            }
-            for r in reports
-        ],
+        "reason": _reason(reports),
+        "monitor": one_line(profile.monitor.title or profile.monitor.name, 120),
+        "stories": stories,
     }
     tags = (transition.kind, transition.space, transition.severity)
     return AlertRecord(
         key=transition.key,
         kind=transition.kind,
-        title=title,
-        body="\n".join(lines),
+        title=transition_subject(label, event, outlets),
+        body=transition_text(facts),
         space=transition.space,
         severity=transition.severity,
         tags=tags,
-        payload=payload,
+        payload=facts,
     )
 
 
@@ -101,10 +201,8 @@ def compose_backfill_summary(
 ) -> AlertRecord:
     """Return the one alert a backfill sends: the transitions its window holds."""
     subject = profile.monitor.title or profile.monitor.name
-    title = one_line(
-        f"[straitwatch] {subject} — backfill {start} to {end}: {len(transitions)} transition(s)",
-        200,
-    )
+    count = f"{len(transitions)} transition{'s' if len(transitions) != 1 else ''}"
+    title = cut_at_word(f"Backfill {start} to {end}: {count} — {subject}", SUBJECT_LIMIT)
     lines = [
         f"Backfill of {subject} from {start} to {end} (sources: {', '.join(sources)}).",
         f"{len(transitions)} transition(s) in the rebuilt history of this window:",
@@ -152,7 +250,7 @@ def compose_health_alert(profile: Profile, change: HealthChange, url: str) -> Al
     return AlertRecord(
         key=change.key,
         kind=change.kind,
-        title=one_line(f"[straitwatch] {subject} — {headline}", 200),
+        title=cut_at_word(f"{headline[0].upper()}{headline[1:]} — {subject}", SUBJECT_LIMIT),
         body=body,
         severity=severity,
         tags=("health", change.kind, severity),

@@ -180,11 +180,13 @@ def run_monitor(
         channels, problems = alerts.load_channels(
             alert_config.urls, alert_config.config_file, alert_config.console_fallback
         )
+        monitor = pipeline.profile_of(config).monitor
         delivery = steps.deliver_alerts(
             config.db_url,
-            pipeline.profile_of(config).monitor.name,
+            monitor.name,
             channels,
             alert_config.max_attempts,
+            monitor_title=monitor.title or monitor.name,
         )
         summary = {
             "run_id": run_id,

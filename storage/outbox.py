@@ -77,6 +77,7 @@ class PendingAlert:
     # channels a sender holds right now, and those whose outcome is unknown (never resent)
     held_channels: tuple[str, ...] = ()
     unknown_channels: tuple[str, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)  # what the message is rendered from
 
 
 def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
@@ -86,11 +87,15 @@ def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
         .where(AlertOutbox.monitor == monitor, AlertOutbox.status == "pending")
         .order_by(col(AlertOutbox.id))
     ).all()
+    by_alert: dict[int, list[AlertDelivery]] = {}
+    for chunk in chunks([a.id for a in alerts if a.id is not None]):
+        for d in session.exec(
+            select(AlertDelivery).where(col(AlertDelivery.alert_id).in_(chunk))
+        ).all():
+            by_alert.setdefault(d.alert_id, []).append(d)
     result = []
     for alert in alerts:
-        deliveries = session.exec(
-            select(AlertDelivery).where(AlertDelivery.alert_id == alert.id)
-        ).all()
+        deliveries = by_alert.get(alert.id or 0, [])
         result.append(
             PendingAlert(
                 id=alert.id or 0,
@@ -108,6 +113,7 @@ def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
                     d.channel for d in deliveries if d.status in ("claimed", "sending")
                 ),
                 unknown_channels=tuple(d.channel for d in deliveries if d.status == "unknown"),
+                payload=dict(alert.payload or {}),
             )
         )
     return result

@@ -32,6 +32,8 @@ class ReportRow:
     title: str
     url: str
     evidence: tuple[str, ...]
+    reason: str = ""  # why the stage was decided: the direction rule, or the model
+    confidence: float | None = None
 
 
 def lock_dispute_state(session: Session, monitor: str, now: datetime) -> dict[str, Any]:
@@ -59,6 +61,8 @@ def _report_row(row: Article) -> ReportRow:
         title=row.title,
         url=row.url,
         evidence=tuple(row.stage_evidence or ()),
+        reason=row.stage_reason or "",
+        confidence=row.stage_confidence,
     )
 
 

@@ -69,8 +69,8 @@ def test_backfill_and_monitor_at_once(tmp_path: Path, database_url: str, smtp_se
     assert errors == []
     subjects = sorted(decoded_subject(m) for m in smtp_server.messages)
     assert len(subjects) == len(set(subjects)) == 2, subjects
-    assert any("enters the security space" in s for s in subjects)  # the live escalation
-    assert any("backfill 2019-08-22 to 2019-08-22" in s for s in subjects)  # the summary
+    assert any(s.startswith("Security escalation: ") for s in subjects)  # the live escalation
+    assert any(s.startswith("Backfill 2019-08-22 to 2019-08-22") for s in subjects)  # summary
     engine = create_engine(database_url)
     with engine.connect() as conn:
         urls = [r[0] for r in conn.execute(text("SELECT canonical_url FROM article"))]

@@ -55,9 +55,10 @@ def test_two_outlets_one_email_then_silence(
 
         assert len(smtp_server.messages) == 1
         message = smtp_server.messages[0]
-        assert "security" in _subject(message)
+        subject = _subject(message)
+        assert subject.startswith("Security escalation: ") and len(subject) <= 90, subject
         body = _body(message)
-        assert "Evidence:" in body
+        assert "Stories" in body and "Confirmed " in body
         assert site.base_url + "/harbor-daily/" in body
         assert (
             site.base_url + "/east-sea-wire/" in body or site.base_url + "/capital-ledger/" in body

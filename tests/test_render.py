@@ -1,0 +1,260 @@
+"""Alerts as their readers get them: the subject, the email's two parts, Slack's blocks.
+
+The end-to-end tests send through Apprise to a real SMTP server (aiosmtpd) and to a Slack
+webhook served on 127.0.0.1, and read what arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from extractors.escalation import Transition
+from extractors.profile import load_profile
+from flows.alerts import deliver_alerts, load_channels
+from flows.messages import SUBJECT_LIMIT, compose_transition_alert, cut_at_word, transition_subject
+from flows.render import render
+from storage import outbox
+from storage.db import make_engine, migrate, read_session, write_session
+from storage.tracker import ReportRow
+from tests.conftest import REPO, SmtpSink, decoded_subject
+
+AT = datetime(2019, 8, 22, 9, 30, tzinfo=UTC)
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '<img src="https://tracker.example/p.gif" onerror="alert(2)">',
+    '<a href="https://phish.example/login">verify your account</a>',
+]
+
+
+def _report(n: int, outlet: str, cluster: int | None, title: str, **extra: object) -> ReportRow:
+    values: dict[str, object] = {
+        "article_id": n,
+        "canonical_url": f"https://{outlet.lower()}.example/story/{n}",
+        "cluster_id": cluster,
+        "outlet": outlet,
+        "at": AT.replace(hour=AT.hour - (3 - n % 3)),
+        "space": "security",
+        "action": "step",
+        "title": title,
+        "url": f"https://{outlet.lower()}.example/story/{n}?utm_source=rss&utm_medium=feed&id={n}",
+        "evidence": (title, f"Officials said the decision takes effect at once ({n})."),
+        "reason": "rule: security: terminates GSOMIA",
+    }
+    values.update(extra)
+    return ReportRow(**values)  # type: ignore[arg-type]
+
+
+def _transition(outlets: tuple[str, ...]) -> Transition:
+    return Transition(
+        kind="escalation",
+        space="security",
+        at=AT,
+        episode=1,
+        evidence=(),
+        outlets=outlets,
+        severity="critical",
+        evidence_at=(AT,),
+    )
+
+
+def _alert(reports: list[ReportRow]) -> outbox.AlertRecord:
+    profile = load_profile(REPO / "seeds" / "monitor.toml")
+    outlets = tuple(sorted({r.outlet for r in reports}))
+    return compose_transition_alert(profile, _transition(outlets), reports, ["security"])
+
+
+def _pending(record: outbox.AlertRecord) -> outbox.PendingAlert:
+    return outbox.PendingAlert(
+        id=1,
+        key=record.key,
+        kind=record.kind,
+        space=record.space,
+        severity=record.severity,
+        tags=record.tags,
+        title=record.title,
+        body=record.body,
+        created_at=AT,
+        sent_channels=(),
+        attempts={},
+        payload=record.payload,
+    )
+
+
+LEAD = "Seoul suspends military intelligence sharing with Tokyo"
+
+
+def _reports() -> list[ReportRow]:
+    return [
+        _report(1, "Yonhap", 7, LEAD),
+        _report(2, "KoreaHerald", 7, LEAD + " (reprint)"),  # the same story, reprinted
+        _report(3, "Kyodo", None, "Japan protests Seoul's decision on the pact"),
+    ]
+
+
+def test_the_subject_leads_with_the_event_and_is_cut_at_a_word() -> None:
+    alert = _alert(_reports())
+    assert alert.title == f"Security escalation: {LEAD} — 3 outlets"
+    assert len(alert.title) <= SUBJECT_LIMIT
+    long = transition_subject("Security escalation", "word " * 40, 3)
+    assert len(long) <= SUBJECT_LIMIT and long.endswith("… — 3 outlets")
+    assert "wor…" not in long  # never a word cut in half
+    assert cut_at_word("destroyer radar lock-on dispute", 20) == "destroyer radar…"
+
+
+def test_the_body_has_one_line_per_story_clean_links_and_both_clocks() -> None:
+    alert = _alert(_reports())
+    body = alert.body
+    lines = body.splitlines()
+    assert lines[0] == "Security escalation (critical)" and lines[1] == LEAD
+    assert "Confirmed 2019-08-22 09:30 UTC (18:30 KST/JST) by 3 outlets in 2 stories." in body
+    assert "Why: the direction rule 'security: terminates GSOMIA' decided the stage." in body
+    # two stories, not three reprints: the reprint's outlet joins the first story
+    assert [line for line in lines if line[:3] in ("1. ", "2. ", "3. ")] == [
+        f"1. {LEAD}",
+        "2. Japan protests Seoul's decision on the pact",
+    ]
+    assert "   Yonhap, KoreaHerald · 2019-08-22" in lines
+    assert "utm_" not in body and "https://yonhap.example/story/1?id=1" in body
+    assert body.count("Officials said") == 2  # at most one quote per story
+
+
+def test_web_text_is_escaped_in_every_channel() -> None:
+    reports = [
+        _report(1, "Yonhap", None, HOSTILE[0] + " Seoul ends the pact"),
+        _report(2, "Kyodo", None, HOSTILE[1], evidence=(HOSTILE[2],)),
+        _report(3, "Mainichi", None, "Tokyo <b>responds</b> & warns"),
+    ]
+    message = render([_pending(_alert(reports))], "Japan–South Korea relations")
+    html = message.html.lower()
+    for raw in ("<script", "<img", 'href="https://phish', "<b>"):
+        assert raw not in html, raw
+    assert "&lt;script&gt;" in html and "&lt;img" in html and "&lt;a href=" in html
+    slack = json.dumps(message.slack)
+    assert "<script" not in slack and "<img" not in slack and "<a href" not in slack
+    assert "&lt;script&gt;" in slack and "&amp; warns" in slack
+    assert message.text.count("\n") > 8  # the text keeps its lines
+
+
+def test_slack_gets_a_header_fields_and_a_section_with_a_button_per_story() -> None:
+    message = render([_pending(_alert(_reports()))], "Japan–South Korea relations")
+    blocks = message.slack["blocks"]
+    assert blocks[0]["type"] == "header"
+    assert blocks[0]["text"]["text"].startswith("Security escalation: Seoul suspends")
+    fields = [b for b in blocks if b["type"] == "section" and "fields" in b]
+    assert len(fields) == 1
+    assert [f["text"] for f in fields[0]["fields"]] == [
+        "*Space*\nsecurity",
+        "*Severity*\ncritical",
+        "*Active spaces*\nsecurity",
+        "*Confirmed*\n2019-08-22 09:30 UTC (18:30 KST/JST)",
+    ]
+    stories = [b for b in blocks if b.get("accessory", {}).get("type") == "button"]
+    assert [b["accessory"]["url"] for b in stories] == [
+        "https://yonhap.example/story/1?id=1",
+        "https://kyodo.example/story/3?id=3",
+    ]
+
+
+def test_an_alert_without_facts_is_rendered_from_its_stored_text() -> None:
+    record = outbox.AlertRecord(
+        key="k", kind="health", title="Source x is failing", body="line one\nline <two>"
+    )
+    message = render([_pending(record)])
+    assert "line one<br>" in message.html and "line &lt;two&gt;" in message.html
+    assert message.text == "line one\nline <two>"
+
+
+def _outbox(tmp_path: Path, records: list[outbox.AlertRecord]) -> str:
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    with write_session(engine) as session:
+        outbox.add_alerts(session, "japan-korea", records, AT)
+    return url
+
+
+def _parts(message: Message) -> dict[str, str]:
+    parts = {}
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            parts[part.get_content_type()] = payload.decode(part.get_content_charset() or "utf-8")
+    return parts
+
+
+@pytest.mark.e2e
+def test_the_email_arrives_with_a_text_part_and_an_escaped_html_part(
+    tmp_path: Path, smtp_server: SmtpSink
+) -> None:
+    reports = [*_reports(), _report(4, "Asahi", None, HOSTILE[1] + " Tokyo answers")]
+    url = _outbox(tmp_path, [_alert(reports)])
+    channels, problems = load_channels([smtp_server.url()], None, False)
+    assert not problems
+    report = deliver_alerts(url, "japan-korea", channels, 3, monitor_title="Japan–South Korea")
+    assert len(report.sent) == 1 and len(smtp_server.messages) == 1
+    received = smtp_server.messages[0]
+    assert decoded_subject(received) == f"Security escalation: {LEAD} — 4 outlets"
+    assert received.get_content_type() == "multipart/alternative"
+    parts = _parts(received)
+    text, html = parts["text/plain"], parts["text/html"]
+    # the text part keeps one fact per line, and every story's link
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert LEAD in lines
+    assert "https://yonhap.example/story/1?id=1" in lines
+    assert any(line.startswith("Confirmed 2019-08-22 09:30 UTC") for line in lines)
+    assert len(lines) >= 12
+    # the HTML part is the template's, with clickable links and the hostile title as text
+    assert '<a href="https://yonhap.example/story/1?id=1"' in html
+    assert "<img" not in html.lower() and "&lt;img" in html
+    assert "X-Straitwatch-Alert" in received
+
+
+@pytest.mark.e2e
+def test_slack_receives_block_kit_through_its_webhook(tmp_path: Path, monkeypatch) -> None:
+    from apprise.plugins.slack import NotifySlack
+
+    posts: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            length = int(self.headers.get("Content-Length", 0))
+            posts.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(
+            NotifySlack, "webhook_url", f"http://127.0.0.1:{server.server_port}/services"
+        )
+        hostile = _report(4, "Asahi", None, "{{app_body}} " + HOSTILE[2])
+        url = _outbox(tmp_path, [_alert([*_reports(), hostile])])
+        slack = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#desk"
+        channels, _ = load_channels([slack], None, False)
+        report = deliver_alerts(url, "japan-korea", channels, 3)
+        assert len(report.sent) == 1 and len(posts) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    blocks = posts[0]["attachments"][0]["blocks"]
+    assert blocks[0]["type"] == "header"
+    buttons = [b["accessory"]["url"] for b in blocks if "accessory" in b]
+    assert len(buttons) == 3 and all("utm_" not in b for b in buttons)
+    text = json.dumps(posts[0])
+    assert "<a href" not in text and "&lt;a href=" in text
+    assert "{{app_body}}" in text  # web text is never taken for a template slot
+    with read_session(make_engine(url)) as session:
+        assert [a.status for a in outbox.pending_alerts(session, "japan-korea")] == []
