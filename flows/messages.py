@@ -12,6 +12,7 @@ CR, LF or control character reaches a subject line or a header of any channel.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -260,4 +261,67 @@ def compose_health_alert(profile: Profile, change: HealthChange, url: str) -> Al
             "episode": change.episode,
             "detail": change.detail,
         },
+    )
+
+
+def compose_health_alerts(
+    profile: Profile, changes: Sequence[tuple[HealthChange, str]], all_failing: int = 0
+) -> list[AlertRecord]:
+    """Return the health notices of one run: one per kind of change, not one per source.
+
+    Several sources failing at once give one notice that lists them; every source failing
+    gives one that says the network or DNS is the likely cause. Recoveries roll up alike.
+    ``changes`` pairs each change with its source's address; ``all_failing`` is the
+    number of configured sources when every one of them is failing now, else 0.
+    """
+    notices = []
+    for kind in ("health", "recovered"):
+        group = sorted((c for c in changes if c[0].kind == kind), key=lambda c: c[0].source)
+        if len(group) == 1:
+            notices.append(compose_health_alert(profile, *group[0]))
+        elif group:
+            total = all_failing if kind == "health" else 0
+            notices.append(_health_rollup(profile, kind, group, total))
+    return notices
+
+
+def _health_rollup(
+    profile: Profile, kind: str, group: Sequence[tuple[HealthChange, str]], everything: int
+) -> AlertRecord:
+    subject = profile.monitor.title or profile.monitor.name
+    count = len(group)
+    if kind == "recovered":
+        headline = f"{count} sources recovered"
+        lead = f"{subject}: {count} sources work again."
+        severity = "info"
+    elif everything:
+        headline = f"All {everything} sources are failing: check the network or DNS"
+        lead = (
+            f"{subject}: every source failed in the same runs, so the cause is most likely "
+            "this machine's network, DNS or proxy, not the outlets. Nothing is lost: the "
+            "next run that reaches them catches up, and `straitwatch backfill --force` "
+            "rebuilds a longer gap."
+        )
+        severity = "high"
+    else:
+        headline = f"{count} sources failing: " + ", ".join(c.source for c, _ in group)
+        lead = f"{subject}: {count} sources have problems at once."
+        severity = "high"
+    lines = [lead, ""]
+    for change, url in group:
+        state = "works again" if kind == "recovered" else f"is {change.problem}: {change.detail}"
+        lines.append(f"- {change.source} {one_line(state, 300)}")
+        lines.append(f"  {one_line(url, 300)}")
+    if kind == "health":
+        lines += ["", "One notice per episode; another comes when they recover."]
+    keys = sorted(change.key for change, _ in group)
+    digest = hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
+    return AlertRecord(
+        key=f"{kind}:sources:{digest}",
+        kind=kind,
+        title=cut_at_word(f"{headline} — {subject}", SUBJECT_LIMIT),
+        body="\n".join(lines),
+        severity=severity,
+        tags=("health", kind, severity),
+        payload={"changes": keys, "all_failing": bool(everything)},
     )

@@ -24,11 +24,11 @@ from extractors.feeds import (
     parse_url_list,
 )
 from extractors.fetch import Fetcher, FetchRequest, FetchResult
-from extractors.health import HealthRules, SourceHealth, health_change
+from extractors.health import HealthChange, HealthRules, SourceHealth, health_change
 from extractors.profile import Source
 from extractors.urls import canonical_url, url_key, without_userinfo
 from flows.backlog import oldest_first, waiting_reasons
-from flows.messages import compose_health_alert
+from flows.messages import compose_health_alerts
 from flows.pipeline import Candidate, RunConfig, fetch_policy, log_reasons, profile_of
 from storage import queries as q
 from storage.db import make_engine, read_session, write_session
@@ -377,9 +377,11 @@ def check_health(config: RunConfig, now: datetime) -> list[str]:
     rules = HealthRules.from_profile(profile)
     monitor = profile.monitor.name
     configured = {s.name: s for s in profile.sources if s.enabled}
-    changes = []
+    changes: list[tuple[HealthChange, str]] = []
     with write_session(make_engine(config.db_url)) as session:
-        for state in q.source_states(session, monitor).values():
+        states = q.source_states(session, monitor)
+        failing_now = {name for name, state in states.items() if state.health_problem == "failing"}
+        for state in states.values():
             source = configured.get(state.name)
             if source is None:
                 continue
@@ -405,7 +407,10 @@ def check_health(config: RunConfig, now: datetime) -> list[str]:
                 change.problem if change.kind == "health" else None,
                 change.episode,
             )
-            text = compose_health_alert(profile, change, source.url)
-            add_alerts(session, monitor, [text], now)
-            changes.append(change.key)
-    return changes
+            failing_now.discard(state.name)
+            if change.kind == "health" and change.problem == "failing":
+                failing_now.add(state.name)
+            changes.append((change, source.url))
+        every = len(configured) if len(configured) > 1 and set(configured) <= failing_now else 0
+        add_alerts(session, monitor, compose_health_alerts(profile, changes, every), now)
+    return [change.key for change, _ in changes]

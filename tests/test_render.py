@@ -258,3 +258,25 @@ def test_slack_receives_block_kit_through_its_webhook(tmp_path: Path, monkeypatc
     assert "{{app_body}}" in text  # web text is never taken for a template slot
     with read_session(make_engine(url)) as session:
         assert [a.status for a in outbox.pending_alerts(session, "japan-korea")] == []
+
+
+def test_health_changes_roll_up_into_one_notice_per_kind_with_a_stable_key() -> None:
+    from extractors.health import HealthChange
+    from flows.messages import compose_health_alerts
+
+    profile = load_profile(REPO / "seeds" / "monitor.toml")
+
+    def change(kind: str, n: int) -> tuple[HealthChange, str]:
+        return HealthChange(
+            f"s{n}", kind, "failing", 1, "3 failed attempts (dns)"
+        ), f"https://s{n}.example/f"
+
+    changes = [change("health", 1), change("recovered", 2), change("recovered", 3)]
+    notices = compose_health_alerts(profile, changes)
+    assert [n.kind for n in notices] == ["health", "recovered"]
+    assert notices[0].key == "health:s1:1"  # one source: its own notice
+    assert notices[1].title.startswith("2 sources recovered")
+    again = compose_health_alerts(profile, list(reversed(changes)))
+    assert [n.key for n in again] == [n.key for n in notices]  # the same changes, one key
+    everything = compose_health_alerts(profile, [change("health", n) for n in range(4)], 4)
+    assert len(everything) == 1 and "check the network or DNS" in everything[0].title

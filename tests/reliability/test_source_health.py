@@ -8,7 +8,7 @@ from typing import Any
 
 import apprise
 
-from tests.reliability.conftest import Tally, Workspace
+from tests.reliability.conftest import SourceSpec, Tally, Workspace, profile_text
 from tests.reliability.hostile import HostileServer, first_then, reply
 from tests.reliability.pages import Item, plain_story, rss
 
@@ -31,8 +31,12 @@ def _feed(server: HostileServer, prefix: str, count: int) -> bytes:
 
 def _kinds() -> list[str]:
     # Other alerts waiting in the copied database (its escalation) are delivered too.
-    heads = [title.split(" — ", 1)[1] for title, _ in received]
-    return [head for head in heads if head.startswith("source ")]
+    heads = [title.split(" — ", 1)[0] for title, _ in received]
+    return [head for head in heads if head.startswith("Source ")]
+
+
+def _rollups() -> list[tuple[str, str]]:
+    return [(t, b) for t, b in received if " sources " in t.split(" — ", 1)[0]]
 
 
 def test_failing_source_alerts_once_then_recovers_once(
@@ -55,7 +59,7 @@ def test_failing_source_alerts_once_then_recovers_once(
         per_run.append(summary["source_health"])
     assert per_run == [[], [], ["health:flaky:1"], [], ["recovered:flaky:1"], []]
     kinds = _kinds()
-    assert kinds == ["source flaky is failing", "source flaky recovered"]
+    assert kinds == ["Source flaky is failing", "Source flaky recovered"]
     assert any("3 failed attempts in a row (http_500)" in body for _, body in received)
     tally.fault(
         "source failing 4 runs in a row",
@@ -93,10 +97,53 @@ def test_quiet_source_alerts_once_per_episode(
         per_run.append(summary["source_health"])
     assert per_run == [[], [], ["health:quiet:1"], [], ["recovered:quiet:1"]]
     kinds = _kinds()
-    assert kinds == ["source quiet is silent", "source quiet recovered"]
+    assert kinds == ["Source quiet is silent", "Source quiet recovered"]
     tally.fault(
         "source silent past its expected interval",
         survived=True,
         duplicates=len(kinds) - len(set(kinds)),
         lost=2 - len(kinds),
     )
+
+
+def _down(hostile: HostileServer, prefix: str, count: int) -> list[SourceSpec]:
+    specs = []
+    for n in range(count):
+        hostile.routes[f"{prefix}/{n}.xml"] = reply("down", 500)
+        specs.append(SourceSpec(f"down-{n}", hostile.url(f"{prefix}/{n}.xml")))
+    return specs
+
+
+def test_ten_sources_failing_at_once_give_one_notice_naming_the_network(
+    workspace: Workspace, hostile: HostileServer, tally: Tally
+) -> None:
+    received.clear()
+    profile = workspace.root / "all-down.toml"
+    profile.write_text(profile_text(_down(hostile, "/rollup-all", 10)), encoding="utf-8")
+    for _ in range(4):
+        workspace.run(profile, urls=("healthrec://desk",))
+    notices = _rollups() + [(t, b) for t, b in received if t.startswith("Source ")]
+    assert len(notices) == 1, [t for t, _ in notices]
+    title, body = notices[0]
+    assert title.startswith("All 10 sources are failing: check the network or DNS")
+    assert all(f"- down-{n} is failing" in body for n in range(10))
+    tally.fault(
+        "ten sources failing in one run",
+        survived=True,
+        duplicates=len(notices) - 1,
+        lost=1 - len(notices),
+    )
+
+
+def test_several_sources_failing_at_once_give_one_notice_that_lists_them(
+    workspace: Workspace, hostile: HostileServer
+) -> None:
+    received.clear()
+    profile = workspace.profile(_down(hostile, "/rollup-some", 3))  # the demo's sources work
+    for _ in range(4):
+        workspace.run(profile, urls=("healthrec://desk",))
+    notices = _rollups()
+    assert [t.split(" — ", 1)[0] for t, _ in notices] == [
+        "3 sources failing: down-0, down-1, down-2"
+    ]
+    assert not any(t.startswith("Source ") for t, _ in received)
