@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -43,6 +44,16 @@ class MonitorInfo(_Frozen):
     title: str = ""
     schedule_cron: str = "*/15 * * * *"
     timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone {value!r} (an IANA name, e.g. Asia/Seoul)"
+            raise ValueError(message) from None
+        return value
 
 
 class SeedInfo(_Frozen):
@@ -105,6 +116,20 @@ class FetchSettings(_Frozen):
     max_candidates_per_source: int = Field(default=200, ge=1)
 
 
+class DigestSettings(_Frozen):
+    """The opt-in digest of relevant articles that confirmed no transition."""
+
+    enabled: bool = False
+    every: Literal["day", "week"] = "day"
+    # Sent by the first run at or after this hour, in the monitor's timezone ...
+    hour: int = Field(default=8, ge=0, le=23)
+    # ... on this day of the week, for a weekly digest.
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    max_stories: int = Field(default=40, ge=1, le=500)
+
+
 class Source(_Frozen):
     """A place to find candidate articles."""
 
@@ -137,6 +162,7 @@ class Profile(_Frozen):
     seed: SeedInfo
     parties: tuple[Party, Party]
     fetch: FetchSettings = FetchSettings()
+    digest: DigestSettings = DigestSettings()
     sources: tuple[Source, ...] = ()
     # Sections owned by the scoring modules; each parses its own.
     topics: Mapping[str, Any] = Field(default_factory=dict)

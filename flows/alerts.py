@@ -64,6 +64,14 @@ class Channel:
         return not self.tags or "always" in self.tags or bool(self.tags & set(alert_tags))
 
 
+def wanted_by(channels: Sequence[Channel], alert_tags: Sequence[str]) -> list[Channel]:
+    """Return the channels an alert goes to: a digest goes to the channels tagged
+    ``digest`` when there are any (and to every channel when none is tagged so)."""
+    if "digest" in alert_tags and any("digest" in c.tags for c in channels):
+        return [c for c in channels if "digest" in c.tags]
+    return [c for c in channels if c.wants(alert_tags)]
+
+
 @dataclass(frozen=True)
 class ChannelProblem:
     name: str
@@ -378,7 +386,7 @@ def deliver_alerts(
         due = {
             a.id: a
             for a in pending
-            if channel.wants(a.tags)
+            if channel in wanted_by(channels, a.tags)
             and channel.name not in a.sent_channels
             and channel.name not in a.held_channels
             and channel.name not in a.unknown_channels
@@ -437,7 +445,7 @@ def _close_finished(
         pending = outbox.pending_alerts(session, monitor)
         done, unsure, given_up, left = [], [], [], 0
         for alert in pending:
-            wanted = [c.name for c in channels if c.wants(alert.tags)]
+            wanted = [c.name for c in wanted_by(channels, alert.tags)]
             settled = (*alert.sent_channels, *alert.unknown_channels)
             missing = [c for c in wanted if c not in settled]
             if any(c in alert.held_channels for c in wanted):

@@ -21,7 +21,7 @@ from typing import Any
 from prefect import flow
 
 from extractors.article import quiet_libraries
-from flows import alerts, pipeline, sources, tracking
+from flows import alerts, digest, pipeline, sources, tracking
 from flows.allocator import limit_heap_growth, release_free_memory
 from flows.pipeline import BatchCounts, RunConfig
 from flows.settings import Settings
@@ -53,6 +53,7 @@ class Steps:
     update_escalation: Callable[..., Any] = tracking.update_escalation
     rebuild_escalation: Callable[..., Any] = tracking.rebuild_escalation
     check_health: Callable[..., Any] = sources.check_health
+    queue_digest: Callable[..., Any] = digest.queue_digest
     deliver_alerts: Callable[..., Any] = alerts.deliver_alerts
 
 
@@ -177,6 +178,7 @@ def run_monitor(
         # Only now, with every candidate stored, may the feeds answer 304 next time.
         sources.save_validators(config, collected, now)
         escalation = steps.update_escalation(config, now)
+        queued_digest = steps.queue_digest(config, now)
         channels, problems = alerts.load_channels(
             alert_config.urls, alert_config.config_file, alert_config.console_fallback
         )
@@ -199,6 +201,7 @@ def run_monitor(
             **asdict(counts),
             "transitions": list(escalation.transitions),
             "source_health": list(health),
+            "digest": queued_digest,
             "active": list(escalation.active),
             "alerts_sent": len(delivery.sent),
             "alerts_failed": len(delivery.failed),

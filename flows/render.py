@@ -82,39 +82,50 @@ def _card(alert: PendingAlert) -> dict[str, Any]:
     """Return what the template and Slack need of one alert."""
     facts = alert.payload or {}
     colour = COLOURS.get(alert.severity, COLOURS["info"])
-    if "stories" not in facts:
-        return {
-            "label": event_label(alert.kind, alert.space) if alert.kind else "Alert",
-            "severity": alert.severity,
-            "colour": colour,
-            "event": one_line(alert.title, 300),
-            "facts": [],
-            "stories": [],
-            "lines": [line.rstrip() for line in (alert.body or "").splitlines()],
-        }
-    stories = [_story(s) for s in facts["stories"]]
-    outlets = len({o for s in stories for o in s["outlets"]})
-    active = [one_line(str(a), 40) for a in facts.get("active") or ()]
-    lines = [
-        f"Confirmed {both_clocks(datetime.fromisoformat(str(facts['at'])))} by {outlets} "
-        f"outlet{'s' if outlets != 1 else ''} in {len(stories)} "
-        f"stor{'ies' if len(stories) != 1 else 'y'}.",
-        f"Active conflict spaces: {', '.join(active) if active else 'none'}.",
-    ]
-    if facts.get("reason"):
-        lines.append(f"Why: {why(one_line(str(facts['reason']), 200))}.")
-    return {
-        "label": str(facts.get("label") or event_label(alert.kind, alert.space)),
+    card: dict[str, Any] = {
+        "label": str(facts.get("label") or event_label(alert.kind, alert.space) or "Alert"),
         "space": one_line(alert.space, 40),
         "severity": alert.severity,
         "colour": colour,
         "event": one_line(str(facts.get("event") or ""), 300),
-        "facts": lines,
-        "stories": stories,
+        "facts": [],
+        "sections": [],
         "lines": [],
-        "active": active,
-        "at": str(facts["at"]),
+        "fields": [],
     }
+    if "sections" in facts:  # a digest: stories by space
+        card["facts"] = [one_line(str(line), 300) for line in facts.get("facts") or ()]
+        card["sections"] = [
+            {
+                "heading": one_line(str(section.get("heading") or ""), 80),
+                "stories": [_story(s) for s in section.get("stories") or ()],
+            }
+            for section in facts["sections"]
+        ]
+        return card
+    if "stories" not in facts:
+        card["event"] = one_line(alert.title, 300)
+        card["lines"] = [line.rstrip() for line in (alert.body or "").splitlines()]
+        return card
+    stories = [_story(s) for s in facts["stories"]]
+    outlets = len({o for s in stories for o in s["outlets"]})
+    active = [one_line(str(a), 40) for a in facts.get("active") or ()]
+    confirmed = both_clocks(datetime.fromisoformat(str(facts["at"])))
+    card["facts"] = [
+        f"Confirmed {confirmed} by {outlets} outlet{'s' if outlets != 1 else ''} in "
+        f"{len(stories)} stor{'ies' if len(stories) != 1 else 'y'}.",
+        f"Active conflict spaces: {', '.join(active) if active else 'none'}.",
+    ]
+    if facts.get("reason"):
+        card["facts"].append(f"Why: {why(one_line(str(facts['reason']), 200))}.")
+    card["sections"] = [{"heading": "Stories", "stories": stories}]
+    card["fields"] = [
+        ("Space", card["space"]),
+        ("Severity", alert.severity),
+        ("Active spaces", ", ".join(active) or "none"),
+        ("Confirmed", confirmed),
+    ]
+    return card
 
 
 def _subject(alerts: Sequence[PendingAlert]) -> str:
@@ -142,49 +153,29 @@ def _slack_blocks(subject: str, cards: Sequence[dict[str, Any]], footer: str) ->
             if card["event"]:
                 head += f"\n{_mrkdwn(card['event'])}"
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": head}})
-        if card["stories"]:
+        if card["fields"]:
             blocks.append(
                 {
                     "type": "section",
                     "fields": [
-                        {"type": "mrkdwn", "text": f"*Space*\n{_mrkdwn(card['space'])}"},
-                        {"type": "mrkdwn", "text": f"*Severity*\n{_mrkdwn(card['severity'])}"},
-                        {
-                            "type": "mrkdwn",
-                            "text": "*Active spaces*\n"
-                            + _mrkdwn(", ".join(card["active"]) or "none"),
-                        },
-                        {
-                            "type": "mrkdwn",
-                            "text": "*Confirmed*\n"
-                            + _mrkdwn(both_clocks(datetime.fromisoformat(card["at"]))),
-                        },
+                        {"type": "mrkdwn", "text": f"*{name}*\n{_mrkdwn(value)}"}
+                        for name, value in card["fields"]
                     ],
                 }
             )
-            why = [line for line in card["facts"] if line.startswith(("Why:", "Confirmed"))]
+        if card["facts"]:
+            facts = [line for line in card["facts"] if not line.startswith("Active")]
             blocks.append(
                 {
                     "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": _mrkdwn(" ".join(why))}],
+                    "elements": [{"type": "mrkdwn", "text": _mrkdwn(" ".join(facts))}],
                 }
             )
-        for story in card["stories"]:
-            text = f"*{_mrkdwn(story['title'])}*\n{_mrkdwn(', '.join(story['outlets']))}"
-            text += f" · {story['day']}"
-            if story["quote"]:
-                text += f"\n> {_mrkdwn(story['quote'])}"
-            block: dict[str, Any] = {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": text[:_SLACK_SECTION]},
-            }
-            if story["link"]:
-                block["accessory"] = {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Read"},
-                    "url": story["link"][:3000],
-                }
-            blocks.append(block)
+        for section in card["sections"]:
+            if len(card["sections"]) > 1 or section["heading"] != "Stories":
+                heading = f"*{_mrkdwn(section['heading'])}*"
+                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": heading}})
+            blocks += [_story_block(story) for story in section["stories"]]
         if card["lines"]:
             text = _mrkdwn("\n".join(card["lines"]))
             blocks.append(
@@ -204,6 +195,23 @@ def _slack_blocks(subject: str, cards: Sequence[dict[str, Any]], footer: str) ->
         )
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(footer)}]})
     return blocks
+
+
+def _story_block(story: dict[str, Any]) -> dict[str, Any]:
+    text = f"*{_mrkdwn(story['title'])}*\n{_mrkdwn(', '.join(story['outlets']))} · {story['day']}"
+    if story["quote"]:
+        text += f"\n> {_mrkdwn(story['quote'])}"
+    block: dict[str, Any] = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": text[:_SLACK_SECTION]},
+    }
+    if story["link"]:
+        block["accessory"] = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Read"},
+            "url": story["link"][:3000],
+        }
+    return block
 
 
 def _text(alerts: Sequence[PendingAlert]) -> str:
@@ -238,7 +246,8 @@ def render_text_html(subject: str, text: str, severity: str = "info") -> str:
         "colour": COLOURS.get(severity, COLOURS["info"]),
         "event": one_line(subject, 300),
         "facts": [],
-        "stories": [],
+        "sections": [],
+        "fields": [],
         "lines": text.splitlines(),
     }
     return (

@@ -17,7 +17,7 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-from flows import alerts, pipeline, sources, tracking
+from flows import alerts, digest, pipeline, sources, tracking
 from flows.pipeline import Candidate, Fetched, RunConfig
 
 HOST_LIMIT_PREFIX = "straitwatch-host-"
@@ -84,3 +84,4 @@ rebuild_escalation = task(
     tracking.rebuild_escalation, name="rebuild-escalation", cache_policy=NO_CACHE
 )
 check_health = task(sources.check_health, name="check-source-health", cache_policy=NO_CACHE)
+queue_digest = task(digest.queue_digest, name="queue-digest", cache_policy=NO_CACHE)

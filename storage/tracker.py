@@ -49,7 +49,7 @@ def lock_dispute_state(session: Session, monitor: str, now: datetime) -> dict[st
     return dict(row.state or {})
 
 
-def _report_row(row: Article) -> ReportRow:
+def report_row(row: Article) -> ReportRow:
     return ReportRow(
         article_id=row.id or 0,
         canonical_url=row.canonical_url,
@@ -76,7 +76,7 @@ def pending_reports(session: Session, monitor: str, *, everything: bool = False)
     if not everything:
         query = query.where(col(Article.escalated_at).is_(None))
     rows = session.exec(query.order_by(col(Article.published_at), col(Article.id))).all()
-    return [_report_row(row) for row in rows]
+    return [report_row(row) for row in rows]
 
 
 def transition_keys(session: Session, monitor: str) -> set[str]:
@@ -93,7 +93,7 @@ def reports_by_keys(session: Session, monitor: str, keys: Sequence[str]) -> dict
         for row in session.exec(
             select(Article).where(Article.monitor == monitor, col(Article.canonical_url).in_(chunk))
         ):
-            found[row.canonical_url] = _report_row(row)
+            found[row.canonical_url] = report_row(row)
     return found
 
 
