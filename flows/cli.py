@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from flows.alerts_cli import alerts_preview
 from flows.evaluation import eval_app
 from flows.report import report
 from flows.settings import Settings, apply_prefect_defaults
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+alerts_app.command("preview")(alerts_preview)
 app.add_typer(eval_app, name="eval")
 app.command()(train)
 app.command()(report)

@@ -280,3 +280,19 @@ def test_health_changes_roll_up_into_one_notice_per_kind_with_a_stable_key() -> 
     assert [n.key for n in again] == [n.key for n in notices]  # the same changes, one key
     everything = compose_health_alerts(profile, [change("health", n) for n in range(4)], 4)
     assert len(everything) == 1 and "check the network or DNS" in everything[0].title
+
+
+@pytest.mark.parametrize("kind", ["escalation", "de-escalation", "health", "digest"])
+def test_alerts_preview_shows_each_kind_as_its_channels_get_it(tmp_path: Path, kind: str) -> None:
+    from tests.conftest import cli_env, run_cli
+
+    html, slack = tmp_path / "alert.html", tmp_path / "slack.json"
+    args = ["alerts", "preview", "--kind", kind, "--html", str(html), "--slack", str(slack)]
+    done = run_cli(args, cli_env(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    subject = done.stdout.split("Subject: ", 1)[1].split("\n╭", 1)[0].replace("\n", "")
+    assert 20 < len(subject) <= 90, subject
+    page = html.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "straitwatch" in page
+    blocks = json.loads(slack.read_text(encoding="utf-8"))["blocks"]
+    assert blocks[0]["type"] == "header" and blocks[-1]["type"] == "context"
