@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 import apprise
 from rich.console import Console
@@ -59,6 +60,7 @@ class Channel:
     name: str
     tags: frozenset[str]
     plugin: Any
+    secrets: tuple[str, ...] = ()  # what the masked name hides: never in an error either
 
     def wants(self, alert_tags: Sequence[str]) -> bool:
         return not self.tags or "always" in self.tags or bool(self.tags & set(alert_tags))
@@ -90,6 +92,59 @@ def _register_console() -> None:
         return True
 
     _console_registered = True
+
+
+_URL_PARTS = re.compile(r"[/:@?&=#,;+]+")
+
+
+def channel_secrets(server: Any) -> tuple[str, ...]:
+    """Return the secrets in a channel's URL: what Apprise's private form has and its
+    public form hides, and the path of schemes whose path is the secret; longest first."""
+    try:
+        private, public = server.url(privacy=False), server.url(privacy=True)
+    except Exception:  # noqa: BLE001 - a plugin that cannot print itself has nothing to hide
+        return ()
+    shown = set(_URL_PARTS.split(unquote(public)))
+    found = {p for p in _URL_PARTS.split(unquote(private)) if len(p) >= 4 and p not in shown}
+    if private.split("://", 1)[0].lower() in _PATH_IS_SECRET:
+        found |= {p for p in urlsplit(private).path.split("/") if len(p) >= 4}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Return text with each of a channel's secrets, plain or URL-quoted, masked."""
+    for secret in secrets:
+        text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    return redact_text(text)
+
+
+# A failure's cause in a few words, for `alerts test` and the delivery record.
+_CAUSES = (
+    (re.compile(r"connection refused", re.I), "connection refused"),
+    (
+        re.compile(r"name or service not known|getaddrinfo|nodename nor servname|"
+                   r"name resolution", re.I),
+        "DNS: host not found",
+    ),
+    (re.compile(r"authenticat|\b535\b|password not accepted|unauthori[sz]ed|\b401\b", re.I),
+     "authentication failed"),
+    (re.compile(r"ssl|tls|certificate", re.I), "TLS problem"),
+    (re.compile(r"timed out|timeout", re.I), "timed out"),
+    (re.compile(r"unexpectedly closed|connection reset|broken pipe|disconnected", re.I),
+     "connection dropped"),
+)  # fmt: skip
+_HTTP_STATUS = re.compile(r"(?:HTTP(?: error)?|response|status(?: code)?)[ :=]*([1-5]\d\d)\b", re.I)
+
+
+def explain(error: str) -> str:
+    """Return a failure led by its cause: ``connection refused: <the plugin's account>``."""
+    if not error:
+        return error
+    status = _HTTP_STATUS.search(error)
+    for pattern, cause in _CAUSES:
+        if pattern.search(error):
+            return f"{cause}: {error}"
+    return f"HTTP {status.group(1)}: {error}" if status else error
 
 
 def _channel_name(server: Any, origin: str) -> str:
@@ -142,7 +197,8 @@ def load_channels(
             scheme = url.split("://", 1)[0] if "://" in url else "?"
             problems.append(ChannelProblem(f"{scheme}://…", "not a valid Apprise URL"))
         channels += [
-            Channel(_channel_name(server, url), frozenset(), server) for server in notifier
+            Channel(_channel_name(server, url), frozenset(), server, channel_secrets(server))
+            for server in notifier
         ]
     if config_file is not None:
         config = apprise.AppriseConfig(asset=_asset())
@@ -157,6 +213,7 @@ def load_channels(
                 _channel_name(server, f"{config_file}#{index}:{server.url(privacy=False)}"),
                 frozenset(str(t) for t in server.tags),
                 server,
+                channel_secrets(server),
             )
             for index, server in enumerate(servers)
         ]
@@ -344,7 +401,7 @@ def _send(
             text = captured.getvalue()
         if ok:
             return True, None
-        error = redact_text(captured_error or _failure_of(text))
+        error = explain(scrub(captured_error or _failure_of(text), channel.secrets))
         if attempt + 1 < tries:
             time.sleep(backoff * (2**attempt))
     return False, error

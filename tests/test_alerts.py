@@ -188,3 +188,38 @@ def test_channel_names_mask_every_secret(url: str, secret: str) -> None:
     name = channels[0].name
     assert secret not in name, name
     assert name.split("://")[0] == url.split("://")[0]  # masked, not cut
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [
+        ("Connection error ([Errno 111] Connection refused)", "connection refused"),
+        ("Socket Exception: [Errno -2] Name or service not known", "DNS: host not found"),
+        ("(535, b'5.7.8 Username and Password not accepted')", "authentication failed"),
+        ("STARTTLS extension not supported by server.", "TLS problem"),
+        ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", "TLS problem"),
+        ("Connection unexpectedly closed: timed out", "timed out"),
+        ("Server disconnected", "connection dropped"),
+        ("Failed to send JSON notification: Internal Server Error - error=500.", ""),
+        ("HTTP error 503 from the hook", "HTTP 503"),
+    ],
+)
+def test_a_failure_is_led_by_its_cause(error: str, cause: str) -> None:
+    from flows.alerts import explain
+
+    assert explain(error) == (f"{cause}: {error}" if cause else error)
+
+
+def test_alerts_test_names_the_cause_and_never_the_secret(tmp_path: Path) -> None:
+    from tests.conftest import cli_env, free_port, run_cli
+
+    port = free_port()  # nothing listens there
+    hook = f"json://127.0.0.1:{port}/hooks/PATHSECRETTOKEN"
+    mail = f"mailto://alerts:MAILSECRET@127.0.0.1:{port}?from=a@example.org&to=b@example.org"
+    env = cli_env(tmp_path, STRAITWATCH_APPRISE_URLS=f"{hook},{mail}")
+    done = run_cli(["alerts", "test"], env, timeout=120)
+    out = " ".join(done.stdout.replace("│", " ").split())
+    assert done.returncode == 1
+    assert out.count("connection refused") == 2, out
+    assert "SECRET" not in done.stdout + done.stderr
+    assert f"json://127.0.0.1:{port}/" in out  # masked, not cut
