@@ -306,15 +306,23 @@ def demo(
         bool,
         typer.Option("--prefect", help="Run as a Prefect flow (starts a local Prefect server)."),
     ] = False,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send", help="Send the demo's alerts to the configured channels, not the terminal."
+        ),
+    ] = False,
 ) -> None:
     """Serve a bundled fixture news site on 127.0.0.1 and run the monitor on it, offline."""
     from flows.demo import run_demo
+    from flows.monitor import configs_from
     from flows.pipeline import check_profile
     from flows.settings import DEFAULT_PROFILE
 
     apply_prefect_defaults()
     check_profile(DEFAULT_PROFILE)  # the demo's profile extends the shipped one
-    raise typer.Exit(run_demo(console, keep=keep, with_prefect=with_prefect))
+    alerts = configs_from(_settings())[1] if send else None
+    raise typer.Exit(run_demo(console, keep=keep, with_prefect=with_prefect, alerts=alerts))
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,6 +22,9 @@ from rich.text import Text
 
 from flows.demo_server import DEMO_FEEDS, serve_site
 from flows.settings import DEFAULT_PROFILE
+
+if TYPE_CHECKING:
+    from flows.monitor import AlertConfig
 
 DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
 
@@ -57,9 +61,21 @@ def demo_profile_text(
     return "\n".join(lines)
 
 
-def run_demo(console: Console, *, keep: bool = False, with_prefect: bool = False) -> int:
-    """Run the demo; return the process exit code."""
+def run_demo(
+    console: Console,
+    *,
+    keep: bool = False,
+    with_prefect: bool = False,
+    alerts: AlertConfig | None = None,
+) -> int:
+    """Run the demo; return the process exit code.
+
+    ``alerts`` sends the demo's alerts to configured channels (``demo --send``); by default
+    they are printed here.
+    """
     from flows.monitor import AlertConfig, Steps, prefect_steps, run_monitor
+
+    alert_config = alerts or AlertConfig()
     from flows.pipeline import RunConfig
 
     workdir = Path(tempfile.mkdtemp(prefix="straitwatch-demo-"))
@@ -78,11 +94,11 @@ def run_demo(console: Console, *, keep: bool = False, with_prefect: bool = False
             f"database {workdir / 'demo.db'}"
         )
         console.rule("First run")
-        first = run_monitor(config, AlertConfig(), steps)
+        first = run_monitor(config, alert_config, steps)
         _show_run(console, first)
         _show_matches(console, config.db_url, profile)
         console.rule("Second run, same site")
-        second = run_monitor(config, AlertConfig(), steps)
+        second = run_monitor(config, alert_config, steps)
         _show_run(console, second)
     console.print("The second run found nothing new and sent nothing: no alert is sent twice.")
     if keep:
