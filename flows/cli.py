@@ -262,7 +262,18 @@ def topics(
             + "\n"
         )
         return
-    table = Table(title=Text(f"Topics of {loaded.seed.file} ({len(derived.items)} in all)"))
+    seed = loaded.seed
+    about = f"“{seed.title}”" if seed.title else seed.file
+    source = ", ".join(str(p) for p in (seed.outlet, seed.published) if p)
+    heading = f"Topics of the seed article {about}" + (f" ({source})" if source else "")
+    table = Table(
+        title=Text(heading),
+        caption=Text(
+            f"{len(items)} of {len(derived.items)} topics. weight: how much a mention counts "
+            "toward relevance (1.00 = strongest); kind: where the topic comes from (entity or "
+            "phrase of the seed, or the profile's additions)."
+        ),
+    )
     for column in ("phrase", "weight", "kind", "aliases"):
         table.add_column(column)
     for t in items:

@@ -136,3 +136,13 @@ def test_shipped_seed_topics_come_from_the_seed() -> None:
     phrases = {topic.phrase.lower() for topic in topics.items}
     assert not any(word in phrase for phrase in phrases for word in ("blog", "website"))
     assert "asia times" not in phrases  # the seed's own outlet
+
+
+def test_the_topics_command_names_the_seed_by_its_title(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import cli_env, run_cli
+
+    done = run_cli(["topics", "--top", "3"], cli_env(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = " ".join(done.stdout.split())
+    assert "Topics of the seed article “Seoul scraps military intel pact with Tokyo”" in out
+    assert "3 of " in out and ".txt" not in out
