@@ -296,3 +296,22 @@ def test_alerts_preview_shows_each_kind_as_its_channels_get_it(tmp_path: Path, k
     assert page.startswith("<!DOCTYPE html>") and "straitwatch" in page
     blocks = json.loads(slack.read_text(encoding="utf-8"))["blocks"]
     assert blocks[0]["type"] == "header" and blocks[-1]["type"] == "context"
+
+
+@pytest.mark.e2e
+def test_the_readme_alert_screenshot_script_draws_a_page(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from PIL import Image
+
+    out = tmp_path / "alert.png"
+    script = REPO / "scripts" / "alert_screenshot.py"
+    subprocess.run([sys.executable, str(script), "--out", str(out)], check=True, timeout=120)
+    with Image.open(out) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=256) or []
+    assert image.size == (720, 560)
+    assert len(colours) > 8  # text, links and the severity bar: not a blank page
