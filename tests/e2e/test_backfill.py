@@ -46,7 +46,7 @@ def test_backfill_gets_every_article_once_and_sends_one_summary(
     assert first["transitions"] and first["transitions"][0][1:3] == ["escalation", "security"]
     assert first["alerts_sent"] == 1 and len(smtp_server.messages) == 1
     subject = decoded_subject(smtp_server.messages[0])
-    assert "backfill 2019-08-21 to 2019-08-23" in subject and "1 transition" in subject
+    assert subject.startswith("Backfill 2019-08-21 to 2019-08-23: 1 transition"), subject
 
     assert second["processed"] == 0 and second["skipped"] == 3
     assert second["alerts_sent"] == 0 and len(smtp_server.messages) == 1
@@ -84,7 +84,7 @@ def test_live_mode_alerts_each_transition(tmp_path: Path, smtp_server) -> None:
             alerts="live",
         )
     assert summary["alerts_sent"] == 1
-    assert "security" in decoded_subject(smtp_server.messages[0])
+    assert decoded_subject(smtp_server.messages[0]).startswith("Security escalation: ")
     assert dict(rows(url, "SELECT kind, status FROM alert_outbox")) == {"escalation": "sent"}
 
 
