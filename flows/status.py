@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +18,34 @@ from extractors.urls import redacted
 from flows.settings import Settings
 from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, redact_url
+
+_PART = re.compile(r"([a-z]+) ([+-]\d+(?:\.\d+)?)")
+# What an alert's or a delivery's status means, for the people reading `status`.
+STATUS_MEANING = {
+    "pending": "waiting for its next send (or for a channel that wants it)",
+    "sent": "delivered to every channel that wants it",
+    "unconfirmed": "settled, but at least one channel's outcome is unknown: check it there",
+    "failed": "gave up after the attempt limit: `straitwatch alerts test` names the cause",
+    "silenced": "recorded, not sent (history rebuilt by a backfill, or past the live horizon)",
+    "unknown": "the send may or may not have arrived (a timeout, a hang-up, a killed sender); "
+    "never sent again, so a duplicate cannot happen",
+}
+
+
+def strength(reason: str, score: float) -> float:
+    """Return the relevance evidence before the score's 0..1 clip (the sum of its parts).
+
+    Every clear match scores 1.00; the sum tells a headline story from a passing mention.
+    """
+    parts = reason.rpartition("[")[2]
+    found = _PART.findall(parts)
+    return round(sum(float(value) for _, value in found), 2) if found else score
+
+
+def _why_relevant(reason: str) -> str:
+    """Return the relevance reason without its verdict and parts: pairs and topics."""
+    middle = reason.split(": ", 1)[-1].rpartition("; [")[0]
+    return middle.split("; ", 1)[-1] if "; " in middle else middle
 
 
 def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
@@ -29,13 +60,16 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
     with read_session(engine) as session:
         s = storage_status.status_summary(session, profile.monitor.name, limit)
     deliveries: dict[int, list[str]] = {}
+    states: dict[int, set[str]] = {}
     for d in s.deliveries:
+        states.setdefault(d.alert_id, set()).add(d.status)
         deliveries.setdefault(d.alert_id, []).append(
             f"{d.channel}: {d.status}" + (f" ({d.last_error})" if d.last_error else "")
         )
     data = {
         "monitor": profile.monitor.name,
         "database": redact_url(settings.db_url),
+        "relevance_threshold": float(profile.relevance.get("threshold", 0.5)),
         "active": list(DisputeState.from_json(s.state).active) if s.state else [],
         "counts": s.counts,
         "transitions": [
@@ -60,6 +94,8 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
                 "stage_reason": a.stage_reason,
                 "stage_confidence": a.stage_confidence,
                 "score": round(a.relevance_score, 3),
+                "strength": strength(a.relevance_reason, a.relevance_score),
+                "why_relevant": _why_relevant(a.relevance_reason),
                 "topics": a.matched_topics[:5],
                 "cluster": a.cluster_id,
                 "url": a.url,
@@ -94,8 +130,10 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
                 "created": a.created_at,
                 "key": a.key,
                 "status": a.status,
+                "meaning": STATUS_MEANING.get(a.status, ""),
                 "title": a.title,
                 "deliveries": deliveries.get(a.id or 0, []),
+                "delivery_states": sorted(states.get(a.id or 0, ())),
             }
             for a in s.alerts
         ],
@@ -113,13 +151,29 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
     return redacted(data)
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
+def linked(text: str, url: str) -> Text:
+    """Return web text as a terminal hyperlink to url, when url is http(s); never markup."""
+    cell = Text(text)
+    if urlsplit(url).scheme.lower() in ("http", "https"):
+        cell.stylize(Style(link=url))
+    return cell
+
+
+def _cell(value: Any) -> Text:
+    return value if isinstance(value, Text) else Text("" if value is None else str(value))
+
+
+def _table(
+    title: str, columns: list[str], rows: list[list[Any]], caption: str | None = None
+) -> Table:
+    table = Table(title=title, title_justify="left", expand=False, caption=caption)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         # Text, not str: a cell holds web text (headlines, URLs, reasons), never markup.
-        table.add_row(*[Text("" if v is None else str(v)) for v in row])
+        table.add_row(
+            *[v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row]
+        )
     if not rows:
         table.add_row(*(["(none)"] + [""] * (len(columns) - 1)))
     return table
@@ -156,29 +210,39 @@ def print_status(console: Console, data: dict[str, Any]) -> None:
     )
     console.print(
         _table(
-            "Recent matches",
-            ["seen", "outlet", "title", "stage", "why", "score"],
+            "Recent matches (titles link to the articles)",
+            ["seen", "outlet", "title", "stage", "why this stage", "strength", "why relevant"],
             [
                 [
                     _when(m["seen"]),
                     m["outlet"],
-                    m["title"][:90],
-                    f"{m['space']}/{m['action']}",
+                    linked(m["title"][:90], m["url"]),
+                    f"{m['space']}/{m['action']}" if m["space"] else "—",
                     m["stage_reason"][:60],
-                    m["score"],
+                    f"{m['strength']:.2f}",
+                    m["why_relevant"][:70],
                 ]
                 for m in data["matches"]
             ],
+            caption="strength: the relevance evidence summed before its 0–1 clip; a match "
+            f"needs {data['relevance_threshold']:.2f}, and more means the two countries are "
+            "more central to the piece",
         )
     )
+    shown = {a["status"] for a in data["alerts"]}
+    shown |= {
+        d.rsplit(": ", 1)[-1].split(" ", 1)[0] for a in data["alerts"] for d in a["deliveries"]
+    }
+    legend = [f"{name}: {STATUS_MEANING[name]}" for name in STATUS_MEANING if name in shown]
     console.print(
         _table(
             "Alerts",
-            ["created", "key", "status", "deliveries"],
+            ["created", "title", "status", "deliveries"],
             [
-                [_when(a["created"]), a["key"], a["status"], "; ".join(a["deliveries"])]
+                [_when(a["created"]), a["title"], a["status"], "; ".join(a["deliveries"])]
                 for a in data["alerts"]
             ],
+            caption="\n".join(legend) or None,
         )
     )
     console.print(
