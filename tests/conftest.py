@@ -178,17 +178,35 @@ def _postgres_database(base_url: str) -> str:
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
+def _drop_postgres_database(base_url: str, url: str) -> None:
+    """Drop a test database, ending the sessions a killed test process left open."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database of each kind: a SQLite file, and a new database on PostgreSQL."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of each kind: a SQLite file, and a new database on PostgreSQL,
+    dropped after the test."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'straitwatch.db'}"
+        yield f"sqlite:///{tmp_path / 'straitwatch.db'}"
+        return
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         if os.environ.get("CI"):
             pytest.fail(f"{POSTGRES_ENV} is not set: .ci/run must start PostgreSQL")
         pytest.skip(f"no PostgreSQL for tests ({POSTGRES_ENV} unset); .ci/run starts one")
-    return _postgres_database(base)
+    url = _postgres_database(base)
+    yield url
+    _drop_postgres_database(base, url)
 
 
 def decoded_subject(message: Message) -> str:
