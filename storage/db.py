@@ -35,11 +35,6 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be opened or brought to the schema: which one, and why."""
 
 
-def sqlite_url(path: Path) -> str:
-    """Return the SQLAlchemy URL of a SQLite file."""
-    return f"sqlite:///{path}"
-
-
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
