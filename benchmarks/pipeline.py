@@ -9,7 +9,11 @@ times, each in a child process of its own, on the same pages:
     fresh SQLite file, with a profile that extends seeds/monitor.toml, lists the local
     feeds, allows 127.0.0.0/8 and lifts the per-host limits for the benchmark host;
 (c) idle: the same flow again, with nothing new;
-(d) floor: a no-op flow with one no-op task, in the same Prefect mode.
+(d) floor: a no-op flow with one no-op task, in the same Prefect mode;
+(e) ceiling: the product's own extraction (``extract_articles``) of the same pages, already
+    in memory, in a process pool of all cores: no fetch, Prefect or database. A monitor run
+    cannot cost less than the extraction it cannot avoid; ``ratio_pipeline_vs_ceiling`` says
+    how much more it costs.
 
 Prefect talks to one ``prefect server start`` on 127.0.0.1 for the whole benchmark, so no
 run pays for a temporary server. ``--stages`` adds a run with a timer around every stage
@@ -225,6 +229,29 @@ def child_baseline(urls_file: Path) -> dict[str, Any]:
 
     extracted, times = _timed(loop)
     return {"extracted": extracted, **times, **_peak_rss()}
+
+
+def child_ceiling(urls_file: Path, corpus: Path) -> dict[str, Any]:
+    """Time the product's extraction of the served pages, in memory, on every core."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from extractors.article import ParsedArticle, extract_articles, quiet_libraries
+
+    _quiet()
+    urls = urls_file.read_text(encoding="utf-8").split()
+    pages = load_pages(corpus)
+    inputs = [(url, pages[i % len(pages)][1], "text/html") for i, url in enumerate(urls)]
+    workers = os.cpu_count() or 1
+
+    def extract() -> int:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=quiet_libraries) as pool:
+            results = extract_articles(inputs, executor=pool)
+        return sum(isinstance(r, ParsedArticle) for r in results)
+
+    extracted, times = _timed(extract)
+    return {"extracted": extracted, "workers": workers, **times, **_peak_rss()}
 
 
 def _floor_flow() -> Callable[[], None]:
@@ -461,12 +488,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             env = _child_env(work, api_url, db, profile)
             base = run_child("baseline", work, env, "--child-urls", str(urls_file))
             _log(f"run {k + 1}/{args.runs}: baseline {base['wall_s']:.1f} s")
+            ceiling = run_child(
+                "ceiling", work, env, "--child-urls", str(urls_file), "--corpus", str(corpus)
+            )
+            _log(f"run {k + 1}/{args.runs}: ceiling {ceiling['wall_s']:.1f} s")
             mon = run_child("monitor", work, env, "--child-db", str(db))
             _log(
                 f"run {k + 1}/{args.runs}: pipeline {mon['run']['wall_s']:.1f} s, "
                 f"idle {mon['idle']['wall_s']:.2f} s, floor {mon['floor']['wall_s']:.2f} s"
             )
-            runs.append({"baseline": base, "monitor": mon})
+            runs.append({"baseline": base, "ceiling": ceiling, "monitor": mon})
         stages = None
         if args.stages:
             env = _child_env(work, api_url, work / "stages.db", profile)
@@ -498,6 +529,7 @@ def summarise(
 ) -> dict[str, Any]:
     """Return the benchmark's JSON object: medians over runs, ratios of the medians."""
     baseline = _median(runs, "baseline", "wall_s")
+    ceiling = _median(runs, "ceiling", "wall_s")
     pipeline = _median(runs, "monitor", "run", "wall_s")
     idle = _median(runs, "monitor", "idle", "wall_s")
     floor = _median(runs, "monitor", "floor", "wall_s")
@@ -512,6 +544,9 @@ def summarise(
         "baseline_s": baseline,
         "pipeline_s": pipeline,
         "ratio_pipeline_vs_baseline": round(pipeline / baseline, 3),
+        "ceiling_s": ceiling,
+        "ceiling_workers": runs[-1]["ceiling"]["workers"],
+        "ratio_pipeline_vs_ceiling": round(pipeline / ceiling, 3),
         "idle_s": idle,
         "floor_s": floor,
         "ratio_idle_vs_floor": round(idle / floor, 3),
@@ -546,6 +581,7 @@ def summarise(
         "per_run": [
             {
                 "baseline_s": round(r["baseline"]["wall_s"], 3),
+                "ceiling_s": round(r["ceiling"]["wall_s"], 3),
                 "pipeline_s": round(r["monitor"]["run"]["wall_s"], 3),
                 "idle_s": round(r["monitor"]["idle"]["wall_s"], 3),
                 "floor_s": round(r["monitor"]["floor"]["wall_s"], 3),
@@ -568,6 +604,9 @@ def report(result: dict[str, Any]) -> str:
         f"(b) straitwatch     {r['pipeline_s']:8.2f} s  {r['articles_per_s']:7.1f}/s"
         f"  cpu {r['pipeline_cpu_s']:.1f} s + workers {r['pipeline_worker_cpu_s']:.1f} s",
         f"    (b)/(a)         {r['ratio_pipeline_vs_baseline']:8.3f}",
+        f"(e) ceiling         {r['ceiling_s']:8.2f} s  extraction alone, "
+        f"{r['ceiling_workers']} workers",
+        f"    (b)/(e)         {r['ratio_pipeline_vs_ceiling']:8.3f}",
         f"(c) idle run        {r['idle_s']:8.2f} s  cpu {r['idle_cpu_s']:.2f} s",
         f"(d) Prefect floor   {r['floor_s']:8.2f} s  cpu {r['floor_cpu_s']:.2f} s",
         f"    (c)/(d)         {r['ratio_idle_vs_floor']:8.3f}",
@@ -609,6 +648,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         if args.child == "baseline":
             result = child_baseline(Path(args.child_urls))
+        elif args.child == "ceiling":
+            result = child_ceiling(Path(args.child_urls), Path(args.corpus))
         elif args.child == "monitor":
             result = child_monitor(Path(args.child_db))
         else:
