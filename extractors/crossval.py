@@ -45,8 +45,14 @@ def event_groups(items: Sequence[LabelledItem], days: int = EVENT_DAYS) -> list[
         return i
 
     first: dict[str, int] = {}
-    dated = [(i, _day(item.published), item.space) for i, item in enumerate(items)]
-    dated = sorted((entry for entry in dated if entry[1] is not None), key=lambda e: e[1])
+    dated = sorted(
+        (
+            (i, day, item.space)
+            for i, item in enumerate(items)
+            if (day := _day(item.published)) is not None
+        ),
+        key=lambda e: e[1],
+    )
     for i, item in enumerate(items):
         # A shared group, the same id, or the same headline (a reprint) is one event.
         keys = [f"id:{item.id}", "title:" + " ".join(item.title.lower().split())]

@@ -121,8 +121,17 @@ class DirectionRules:
         unknown = set(values) - allowed
         if unknown:
             raise DirectionError(f"[stages.direction] has unknown keys {sorted(unknown)}")
-        lists = {k: tuple(map(str, values.pop(k, ()))) for k in ("make", "unmake", "negations")}
-        return cls(things=tuple(things), names=names, **lists, **values)
+        make, unmake, negations = (
+            tuple(map(str, values.pop(k, ()))) for k in ("make", "unmake", "negations")
+        )
+        return cls(
+            make=make,
+            unmake=unmake,
+            negations=negations,
+            things=tuple(things),
+            names=names,
+            **values,
+        )
 
 
 class DirectionReader:

@@ -63,7 +63,8 @@ class Report:
     @classmethod
     def from_json(cls, data: Mapping[str, str]) -> Report:
         """Return the report that ``to_json`` wrote."""
-        return cls(**{**data, "at": datetime.fromisoformat(data["at"])})
+        rest = {name: value for name, value in data.items() if name != "at"}
+        return cls(at=datetime.fromisoformat(data["at"]), **rest)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -26,6 +27,8 @@ from extractors.article import ExtractionFailure, extract_article
 # A run of this many words shared by a comment and our text is not a coincidence.
 LEAK_NGRAM_WORDS = 6
 _WORDS = re.compile(r"\w+")
+# LEAK_NGRAM_WORDS consecutive words, lower-cased.
+Ngram = tuple[str, ...]
 
 
 def _read_page(path: Path) -> bytes:
@@ -66,7 +69,7 @@ def _token_scores(outputs: list[str], truths: list[str]) -> tuple[float, float, 
     return round(precision, 4), round(recall, 4), round(f1, 4)
 
 
-def _evaluate_scrapinghub(directory: Path) -> dict:
+def _evaluate_scrapinghub(directory: Path) -> dict[str, Any]:
     truth = json.loads((directory / "ground-truth.json").read_text(encoding="utf-8"))
     pages, bodies = [], []
     for key, record in sorted(truth.items()):
@@ -102,13 +105,13 @@ def _page_index(directory: Path) -> dict[str, Path]:
     }
 
 
-def _segment_truth(directory: Path, pages: dict[str, Path]) -> dict:
+def _segment_truth(directory: Path, pages: dict[str, Path]) -> dict[str, Any]:
     """Return the JSON ground truth that best matches the pages present.
 
     A directory may hold a subset's truth beside the full set's: the file with the most
     entries whose page exists wins, then the one with the fewest entries missing.
     """
-    best: tuple[tuple[int, int], dict] = ((0, 0), {})
+    best: tuple[tuple[int, int], dict[str, Any]] = ((0, 0), {})
     for path in sorted(directory.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not all(
@@ -122,13 +125,13 @@ def _segment_truth(directory: Path, pages: dict[str, Path]) -> dict:
     return best[1]
 
 
-def _segments_satisfied(text: str, record: dict) -> int:
+def _segments_satisfied(text: str, record: Mapping[str, Any]) -> int:
     return sum(segment in text for segment in record.get("with", ())) + sum(
         segment not in text for segment in record.get("without", ())
     )
 
 
-def _evaluate_segments(directory: Path) -> dict:
+def _evaluate_segments(directory: Path) -> dict[str, Any]:
     pages = _page_index(directory)
     truth = _segment_truth(directory, pages)
     records = [(url, record) for url, record in sorted(truth.items()) if record["file"] in pages]
@@ -150,7 +153,7 @@ def _evaluate_segments(directory: Path) -> dict:
     }
 
 
-def evaluate_extraction(directory: Path) -> dict:
+def evaluate_extraction(directory: Path) -> dict[str, Any]:
     """Return extraction scores for a "scrapinghub" or "trafilatura" layout directory.
 
     Baseline figures come from plain trafilatura.extract on the same pages in the same run.
@@ -165,7 +168,7 @@ def _words(text: str) -> list[str]:
     return _WORDS.findall(text.lower())
 
 
-def _ngrams(words: list[str]) -> Iterator[tuple[str, ...]]:
+def _ngrams(words: list[str]) -> Iterator[Ngram]:
     size = LEAK_NGRAM_WORDS
     return (tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
@@ -185,7 +188,9 @@ def _occurrences(needle: list[str], haystack: list[str]) -> int:
     return padded.count(f" {' '.join(needle)} ")
 
 
-def _leaked_ngrams(snippet: str, page: list[str], page_counts: Counter, text: set) -> set:
+def _leaked_ngrams(
+    snippet: str, page: list[str], page_counts: Counter[Ngram], text: set[Ngram]
+) -> set[Ngram]:
     """Return the comment's own word runs (those not quoting the page) found in text.
 
     A run quotes the article when the page holds it more often than the comment's own
@@ -200,7 +205,7 @@ def _leaked_ngrams(snippet: str, page: list[str], page_counts: Counter, text: se
     }
 
 
-def evaluate_comments(directory: Path) -> dict:
+def evaluate_comments(directory: Path) -> dict[str, Any]:
     """Return how many pages leak reader comments into extract_article's text.
 
     keys: pages, leaks (snippets with a leaked word run), leaked_pages (file names).

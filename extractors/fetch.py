@@ -319,7 +319,9 @@ class Fetcher:
         if result.ok and result.status is not None and 200 <= result.status < 300:
             rules.parse(result.content.decode("utf-8", errors="replace").splitlines())
         else:
-            rules.allow_all = True
+            # typeshed's RobotFileParser stub omits allow_all, which CPython sets in __init__
+            # and can_fetch reads first: a stub gap, not a wrong type.
+            rules.allow_all = True  # type: ignore[attr-defined]
         return rules
 
     async def _exchange(

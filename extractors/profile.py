@@ -308,7 +308,7 @@ def load_profile(path: str | Path) -> Profile:
     except ValidationError as exc:
         raise ProfileError(_problems(exc, ("topics",), chain)) from exc
     try:
-        return Profile(path=path.resolve(), parties=tuple(built), **data)
+        return Profile(path=path.resolve(), parties=(built[0], built[1]), **data)
     except ValidationError as exc:
         raise ProfileError(_problems(exc, (), chain)) from exc
 

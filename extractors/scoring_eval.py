@@ -84,8 +84,8 @@ def stage_measures(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     scores = []
     for space in (s for s in SPACES if s in confusion):
         tp = confusion[space][space]
-        predicted = sum(row[space] for row in confusion.values())
-        scores.append(_f1(_ratio(tp, predicted), _ratio(tp, sum(confusion[space].values()))))
+        claimed = sum(row[space] for row in confusion.values())
+        scores.append(_f1(_ratio(tp, claimed), _ratio(tp, sum(confusion[space].values()))))
     return {
         "accuracy": round(_ratio(correct, n), 4),
         "macro_f1": round(sum(scores) / len(scores), 4) if scores else 0.0,

@@ -93,10 +93,10 @@ class StageModel:
             norm = math.sqrt(sum(map(mul, tfidf, tfidf))) or 1.0
             for k, column in enumerate(zip(*weights, strict=True)):
                 scores[k] += sum(map(mul, tfidf, column)) / norm
-        for name, weights in zip(self.extras, self.extra_weights, strict=True):
+        for name, row in zip(self.extras, self.extra_weights, strict=True):
             value = extras.get(name, 0.0) * self.extra_scale
             if value:
-                for k, weight in enumerate(weights):
+                for k, weight in enumerate(row):
                     scores[k] += value * weight
         top = max(scores)
         exps = [math.exp(score - top) for score in scores]
