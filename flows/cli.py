@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.evaluation import eval_app
+from flows.label_cli import label, labels_app
 from flows.report import report
 from flows.settings import Settings, apply_prefect_defaults
 from flows.training_cli import train
@@ -42,6 +43,8 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(eval_app, name="eval")
 app.command()(train)
 app.command()(report)
+app.command()(label)
+app.add_typer(labels_app, name="labels")
 console = Console()
 USAGE_ERROR = 2  # the exit code of a command that cannot start (click's, for bad options)
 _OPTIONS = {"debug": False}
