@@ -241,3 +241,18 @@ def test_cli_label_status_export_eval_train(
     done = run_cli(["train", *map(str, training), str(out), "--out", str(model), "--json"], env)
     assert done.returncode == 0, done.stderr
     assert model.stat().st_size > 0
+
+
+def test_migration_0011_round_trip(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from storage.db import alembic_config
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    config = alembic_config(engine)
+    command.downgrade(config, "0010")
+    assert "correction" not in inspect(engine).get_table_names()
+    command.upgrade(config, "head")
+    assert "correction" in inspect(engine).get_table_names()
