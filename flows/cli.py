@@ -24,6 +24,7 @@ from rich.text import Text
 
 from flows.alerts_cli import alerts_preview
 from flows.evaluation import eval_app
+from flows.label_cli import label, labels_app
 from flows.report import report
 from flows.settings import Settings, apply_prefect_defaults
 from flows.training_cli import train
@@ -44,6 +45,8 @@ alerts_app.command("preview")(alerts_preview)
 app.add_typer(eval_app, name="eval")
 app.command()(train)
 app.command()(report)
+app.command()(label)
+app.add_typer(labels_app, name="labels")
 console = Console()
 USAGE_ERROR = 2  # the exit code of a command that cannot start (click's, for bad options)
 _OPTIONS = {"debug": False}

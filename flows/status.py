@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from rich.text import Text
 from extractors.escalation import DisputeState
 from extractors.profile import load_profile
 from extractors.urls import redacted
+from flows.corrections import corrections_status, describe
 from flows.settings import Settings
 from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, redact_url
@@ -59,6 +61,7 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
     migrate(engine)
     with read_session(engine) as session:
         s = storage_status.status_summary(session, profile.monitor.name, limit)
+        corrections = corrections_status(session, profile, limit, datetime.now(UTC))
     deliveries: dict[int, list[str]] = {}
     states: dict[int, set[str]] = {}
     for d in s.deliveries:
@@ -147,6 +150,7 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
             }
             for r in s.runs
         ],
+        "corrections": corrections,
     }
     return redacted(data)
 
@@ -268,6 +272,26 @@ def print_status(console: Console, data: dict[str, Any]) -> None:
             [
                 [_when(e["at"]), e["stage"], e["reason"], e["source"], e["url"][:80]]
                 for e in data["errors"]
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "Latest corrections",
+            ["at", "by", "article", "title", "was", "now", "without the decision"],
+            [
+                [
+                    _when(c["at"]),
+                    c["by"],
+                    c["article_id"],
+                    c["title"][:60] + (" (superseded)" if c["superseded"] else ""),
+                    f"{c['was']['space']}/{c['was']['action']}"
+                    if c["was"]["relevant"]
+                    else "not relevant",
+                    f"{c['space']}/{c['action']}" if c["relevant"] else "not relevant",
+                    describe(c["what_if"]),
+                ]
+                for c in data["corrections"]
             ],
         )
     )

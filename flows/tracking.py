@@ -139,16 +139,27 @@ def rebuild_escalation(
     with write_session(make_engine(config.db_url)) as session:
         tracker.lock_dispute_state(session, profile.monitor.name, now)
         rows = tracker.pending_reports(session, profile.monitor.name, everything=True)
-        by_day: dict[date, list[Report]] = {}
-        for row in rows:
-            # Every row read here is marked as taken into account, so every one is replayed:
-            # a report dated after the rebuild began (published while it ran, or a local
-            # time labelled UTC) counts at its own time like any other.
-            by_day.setdefault(row.at.date(), []).append(_report(row))
-        state, decided = DisputeState(), []
-        for day in sorted(by_day):
-            state, transitions = advance(state, by_day[day], _end_of(day, now), rules)
-            decided += [(t, state.active) for t in transitions]
-        state, transitions = advance(state, [], now, rules)
-        decided += [(t, state.active) for t in transitions]
+        state, decided = replay_reports(rows, now, rules)
         return _persist(session, profile, state, decided, rows, now, mode, silent)
+
+
+def replay_reports(
+    rows: Sequence[tracker.ReportRow], now: datetime, rules: EscalationRules
+) -> tuple[DisputeState, list[tuple[Transition, tuple[str, ...]]]]:
+    """Replay stored stage reports day by day into a fresh state; pure, nothing is written.
+
+    Return the final state and each transition decided with the spaces active after it.
+    """
+    by_day: dict[date, list[Report]] = {}
+    for row in rows:
+        # Every row read here is marked as taken into account, so every one is replayed:
+        # a report dated after the rebuild began (published while it ran, or a local
+        # time labelled UTC) counts at its own time like any other.
+        by_day.setdefault(row.at.date(), []).append(_report(row))
+    state, decided = DisputeState(), []
+    for day in sorted(by_day):
+        state, transitions = advance(state, by_day[day], _end_of(day, now), rules)
+        decided += [(t, state.active) for t in transitions]
+    state, transitions = advance(state, [], now, rules)
+    decided += [(t, state.active) for t in transitions]
+    return state, decided

@@ -238,3 +238,18 @@ class RunRecord(SQLModel, table=True):
     finished_at: datetime | None = None
     status: str = "running"
     counts: dict[str, Any] = _json(dict)
+
+
+class Correction(SQLModel, table=True):
+    """An analyst's correction of an article's decision; the latest per article counts."""
+
+    __tablename__ = "correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    monitor: str = Field(index=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    relevant: bool
+    space: str | None = None
+    action: str | None = None
+    by: str
+    at: datetime = Field(index=True)
