@@ -66,7 +66,7 @@ def _check_the_run_in_prefect(prefect_api: str, summary: dict) -> None:
     assert "](http://evil" not in markdown and "<img" not in markdown
 
     table = artifacts["monitor-new-matches"]
-    rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+    rows = json.loads(table["data"])  # a table's rows, as JSON
     assert len(rows) == summary["matches"]
     assert all(r["link"].startswith("http://127.0.0.1:") for r in rows)
     staged = [r for r in rows if r["stage"] != "unstaged"]
