@@ -69,7 +69,9 @@ def plan_backfill(
     if sources:
         unknown = sorted(set(sources) - set(known))
         if unknown:
-            raise ValueError(f"unknown source(s) {unknown}; the profile has {sorted(known)}")
+            raise ValueError(
+                f"unknown source(s) {unknown}; valid sources of this profile: {sorted(known)}"
+            )
         names = tuple(sorted(set(sources)))
     else:
         names = tuple(sorted(n for n, s in known.items() if s.can_look_back))
@@ -196,6 +198,7 @@ def run_backfill(
                 incomplete.append({"day": window[0].date().isoformat(), "failed": unanswered})
             totals["processed"] += 1
     summary: dict[str, Any] = {
+        "run_id": run_id,
         "window": [start.isoformat(), end.isoformat()],
         "sources": list(plan.sources),
         "dry_run": dry_run,
@@ -267,7 +270,24 @@ class BackfillIncomplete(RuntimeError):
         self.summary = summary
 
 
-@flow(name="backfill", log_prints=True)
+def _shipped_sources() -> str:
+    """Describe the shipped profile's sources for the ``sources`` parameter (read cheaply)."""
+    import tomllib
+
+    from flows.settings import DEFAULT_PROFILE
+
+    try:
+        found = tomllib.loads(DEFAULT_PROFILE.read_text(encoding="utf-8")).get("sources", [])
+    except (OSError, tomllib.TOMLDecodeError):
+        return "the profile's source names"
+    back = [s["name"] for s in found if s.get("kind") in ("gdelt", "sitemap", "urls")]
+    feeds = [s["name"] for s in found if s.get("kind") == "feed"]
+    return (
+        f"in the shipped profile, those that look back: {', '.join(back)}; feeds (only what "
+        f"they still list): {', '.join(feeds)}"
+    )
+
+
 def backfill(
     start: date,
     end: date,
@@ -280,19 +300,48 @@ def backfill(
     """Rebuild a past window by hand: [start, end] in day slices, resumable, silent by default.
 
     The run fails (and says which days) when a slice's sources did not all answer.
+
+    Args:
+        start: First day of the window, YYYY-MM-DD (UTC).
+        end: Last day of the window, YYYY-MM-DD (UTC, included).
+        sources: Names of the sources to read; default: every source that can look back
+            (gdelt, sitemap, urls). Valid names: {shipped}. An unknown name stops the run at
+            once with the list of valid ones.
+        alerts: summary (one alert at the end), none, or live (each transition as if new).
+        dry_run: Score and report only; store nothing.
+        profile: Path of the monitor profile (TOML). Default: STRAITWATCH_PROFILE, else the
+            shipped seeds/monitor.toml.
+        force: Read again the days a previous backfill finished.
     """
-    run_config, alert_config = configs_from(Settings(), profile)
-    summary = run_backfill(
-        run_config,
-        alert_config,
-        start,
-        end,
-        sources,
-        alerts,
-        dry_run,
-        prefect_steps(),
-        force=force,
-    )
+    from flows.artifacts import publish_backfill
+    from flows.run_logs import log_backfill_results, straitwatch_logs_to_run
+
+    settings = Settings()
+    run_config, alert_config = configs_from(settings, profile)
+    with straitwatch_logs_to_run():
+        summary = run_backfill(
+            run_config,
+            alert_config,
+            start,
+            end,
+            sources,
+            alerts,
+            dry_run,
+            prefect_steps(),
+            force=force,
+        )
+        log_backfill_results(summary)
+        publish_backfill(
+            settings.model_copy(update={"profile": run_config.profile_path}),
+            pipeline.profile_of(run_config).monitor.name,
+            run_config.db_url,
+            summary,
+        )
     if summary["incomplete"]:
         raise BackfillIncomplete(summary)
     return summary
+
+
+# The docstring names the shipped sources, and Prefect reads it when the flow is made.
+backfill.__doc__ = (backfill.__doc__ or "").replace("{shipped}", _shipped_sources())
+backfill = flow(name="backfill", log_prints=True, flow_run_name="backfill-{start}..{end}")(backfill)

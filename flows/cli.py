@@ -121,11 +121,31 @@ def _print_run(summary: dict[str, Any]) -> None:
         )
 
 
+def _warn_if_monitor_running(settings: Settings) -> None:
+    """Say so when a monitor run is RUNNING on the Prefect server (one request)."""
+    if not settings.prefect_api_url:
+        return  # a temporary local server: nothing else runs there
+    from flows.local_server import running_flow_runs
+
+    running = running_flow_runs(settings.prefect_api_url, "monitor")
+    if running:
+        Console(stderr=True).print(
+            Text(
+                f"warning: monitor run(s) {', '.join(running)} running now on the Prefect "
+                "server. This run is not a deployment run, so it goes ahead beside it (each "
+                "alert is still sent once); `prefect deployment run monitor/…` now would be "
+                "cancelled by the deployment's concurrency limit.",
+                style="yellow",
+            )
+        )
+
+
 @app.command()
 def run(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """Run the monitor once, now (a Prefect flow run). Exits 3 when no source answered."""
     apply_prefect_defaults()
     settings = _checked(profile)
+    _warn_if_monitor_running(settings)
     from flows.monitor import NoSourceAnswered, monitor
 
     try:

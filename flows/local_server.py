@@ -68,3 +68,21 @@ def _wait_healthy(
             pass
         time.sleep(0.5)
     raise RuntimeError(f"the Prefect server was not healthy after {timeout:.0f} s; see {log_path}")
+
+
+def running_flow_runs(api_url: str, flow_name: str) -> list[str]:
+    """Return the names of the flow runs of ``flow_name`` RUNNING on that Prefect API.
+
+    One small request (3 s at most); an API that does not answer gives an empty list.
+    """
+    body = {
+        "flows": {"name": {"any_": [flow_name]}},
+        "flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}},
+        "limit": 5,
+    }
+    try:
+        answer = httpx.post(f"{api_url.rstrip('/')}/flow_runs/filter", json=body, timeout=3)
+        answer.raise_for_status()
+        return [str(run.get("name", "")) for run in answer.json()]
+    except (httpx.HTTPError, ValueError):
+        return []

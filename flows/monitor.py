@@ -234,15 +234,38 @@ class NoSourceAnswered(RuntimeError):
         self.summary = summary
 
 
-@flow(name="monitor", log_prints=True)
+def _monitor_run_name() -> str:
+    """``monitor-2026-12-04T23:15Z``: the run's scheduled (or creation) time, in UTC."""
+    from prefect.runtime import flow_run
+
+    when = flow_run.scheduled_start_time or datetime.now(UTC)
+    return "monitor-" + when.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+@flow(name="monitor", log_prints=True, flow_run_name=_monitor_run_name)
 def monitor(profile: str | None = None) -> dict[str, Any]:
     """One monitor run over all sources of the profile (scheduled every 15 minutes).
 
     The run fails when no source answered, after storing, tracking and alerting as usual.
+
+    Args:
+        profile: Path of the monitor profile (TOML). Default: STRAITWATCH_PROFILE, else the
+            shipped seeds/monitor.toml.
     """
+    from flows.artifacts import publish_monitor
+    from flows.run_logs import log_monitor_results, straitwatch_logs_to_run
+
     settings = Settings()
     run_config, alert_config = configs_from(settings, profile)
-    summary = run_monitor(run_config, alert_config, prefect_steps())
+    with straitwatch_logs_to_run():
+        summary = run_monitor(run_config, alert_config, prefect_steps())
+        log_monitor_results(summary)
+        publish_monitor(
+            settings.model_copy(update={"profile": run_config.profile_path}),
+            pipeline.profile_of(run_config).monitor.name,
+            run_config.db_url,
+            summary,
+        )
     if summary["no_source_answered"]:
         raise NoSourceAnswered(summary)
     return summary

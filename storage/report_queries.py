@@ -207,3 +207,43 @@ def sources_now(session: Session, monitor: str) -> list[SourceRow]:
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class RunMatchRow:
+    """A relevant article a run stored: what the run's table in the Prefect UI shows."""
+
+    title: str
+    url: str
+    outlet: str
+    space: str
+    action: str
+    stage_reason: str
+
+
+def matches_of_run(session: Session, run_id: int, limit: int = 200) -> list[RunMatchRow]:
+    """Return the relevant articles stored by one run (``first_seen_at`` is its start)."""
+    run = session.get(RunRecord, run_id)
+    if run is None:
+        return []
+    found = session.exec(
+        select(
+            Article.title,
+            Article.url,
+            Article.outlet,
+            Article.space,
+            Article.action,
+            Article.stage_reason,
+        )
+        .where(
+            Article.monitor == run.monitor,
+            Article.first_seen_at == run.started_at,
+            col(Article.relevant).is_(True),
+        )
+        .order_by(col(Article.id))
+        .limit(limit)
+    ).all()
+    return [
+        RunMatchRow(title, url, outlet, space or "", action or "", reason or "")
+        for title, url, outlet, space, action, reason in found
+    ]

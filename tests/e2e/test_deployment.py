@@ -3,11 +3,13 @@ server, a process worker, and a backfill triggered with `prefect deployment run 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -113,3 +115,30 @@ def test_deploy_worker_and_a_manual_backfill(
     assert len(smtp_server.messages) == 1
     assert decoded_subject(smtp_server.messages[0]).startswith("Backfill 2019-08-21 to 2019-08-23")
     assert "s3cretpass" not in worker_log
+    _check_the_backfill_in_prefect(prefect_api)
+
+
+def _post(prefect_api: str, path: str, body: dict) -> list[dict]:
+    answer = httpx.post(f"{prefect_api}/{path}", json=body, timeout=30)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def _check_the_backfill_in_prefect(prefect_api: str) -> None:
+    """The backfill's flow run as the Prefect UI shows it: its name, artifacts and logs."""
+    named = {"flow_runs": {"name": {"any_": ["backfill-2019-08-21..2019-08-23"]}}}
+    (run,) = _post(prefect_api, "flow_runs/filter", {**named, "sort": "START_TIME_DESC"})[:1]
+    by_run = {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}
+    artifacts = {a["key"]: a for a in _post(prefect_api, "artifacts/filter", by_run)}
+    assert set(artifacts) == {"backfill-summary", "backfill-new-matches", "backfill-report"}
+    markdown = artifacts["backfill-summary"]["data"]
+    assert "| processed | 3 |" in markdown and "| matches | " in markdown
+    rows = json.loads(artifacts["backfill-new-matches"]["data"])  # a table's rows, as JSON
+    assert rows and all(r["link"].startswith("http://127.0.0.1:") for r in rows)
+    assert any(r["stage"] == "security/step" for r in rows)
+    assert "file:///" in artifacts["backfill-report"]["data"]
+    by_run = {"logs": {"flow_run_id": {"any_": [run["id"]]}}}
+    logs = " ".join(e["message"] for e in _post(prefect_api, "logs/filter", by_run))
+    assert "source gdelt: answered for every slice read" in logs
+    assert "summary: 2019-08-21 to 2019-08-23, slices 3 processed" in logs
+    assert "s3cretpass" not in logs + markdown
