@@ -216,8 +216,11 @@ def compose_backfill_summary(
     ]
     if not transitions:
         lines.append("- none: no space was confirmed in this window.")
+    # The key names what the summary says: a rerun that finds the same transitions is the
+    # same summary (not sent again), one that finds others is news and goes out.
+    found = hashlib.sha256("\n".join(sorted(t.key for t in transitions)).encode()).hexdigest()
     return AlertRecord(
-        key=f"backfill:{start}:{end}:{','.join(sources)}",
+        key=f"backfill:{start}:{end}:{','.join(sources)}:{found[:12]}",
         kind="summary",
         title=title,
         body="\n".join(lines),

@@ -131,7 +131,8 @@ def rebuild_escalation(
     """Replay every stored stage report in time order, day by day, into a fresh state.
 
     Used after a backfill: history that arrived late is decided where it belongs, the
-    transitions the history lacks are added (silenced unless asked otherwise), and the
+    transitions the history lacks are added (those older than the live horizon silenced
+    unless asked otherwise, newer ones alerted as a live run would), and the
     state the next live run continues from is the one the whole history leads to.
     """
     profile = profile_of(config)
@@ -140,7 +141,13 @@ def rebuild_escalation(
         tracker.lock_dispute_state(session, profile.monitor.name, now)
         rows = tracker.pending_reports(session, profile.monitor.name, everything=True)
         state, decided = replay_reports(rows, now, rules)
-        return _persist(session, profile, state, decided, rows, now, mode, silent)
+        # Silent means silent about the past: a transition corroborated within the live
+        # horizon is today's news, alerted as a live run would have (the rebuild may have
+        # taken the reports a live run stored a moment ago and was about to decide on).
+        quiet_before = now - rules.live_horizon if silent else None
+        return _persist(
+            session, profile, state, decided, rows, now, mode, False, quiet_before=quiet_before
+        )
 
 
 def replay_reports(

@@ -315,3 +315,27 @@ def test_the_readme_alert_screenshot_script_draws_a_page(tmp_path: Path) -> None
         colours = image.convert("RGB").getcolors(maxcolors=256) or []
     assert image.size == (720, 560)
     assert len(colours) > 8  # text, links and the severity bar: not a blank page
+
+
+def test_a_backfill_summary_is_new_news_only_when_its_transitions_are() -> None:
+    from datetime import date
+
+    from flows.messages import compose_backfill_summary
+
+    profile = load_profile(REPO / "seeds" / "monitor.toml")
+    window = (profile, date(2019, 8, 21), date(2019, 8, 23), ["gdelt"])
+    one = _transition(("a.example", "b.example"))
+    other = Transition(
+        kind="escalation",
+        space="economic",
+        at=AT,
+        episode=1,
+        evidence=(),
+        outlets=("c.example",),
+        severity="high",
+        evidence_at=(AT,),
+    )
+    first = compose_backfill_summary(*window, [one])
+    assert compose_backfill_summary(*window, [one]).key == first.key  # a rerun: not resent
+    assert compose_backfill_summary(*window, [one, other]).key != first.key
+    assert compose_backfill_summary(*window, []).key != first.key

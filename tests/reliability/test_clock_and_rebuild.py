@@ -136,3 +136,47 @@ def test_a_live_run_alerts_news_inside_the_live_horizon(database_url: str) -> No
     _store(database_url, "b", "second", NOW - timedelta(hours=3))
     outcome = update_escalation(config, NOW)
     assert len(outcome.transitions) == 1 and outcome.queued_alerts == 1
+
+
+def _statuses(database_url: str) -> list[str]:
+    with read_session(make_engine(database_url)) as session:
+        return list(session.exec(select(AlertOutbox.status)).all())
+
+
+def test_a_silent_rebuild_still_alerts_what_a_live_run_had_just_stored(
+    database_url: str, tally: Tally
+) -> None:
+    # A live run stored both reports a moment ago; a backfill's rebuild takes them in before
+    # that run decides. The transition is today's news: silencing it would lose the alert.
+    config = _config(database_url)
+    _store(database_url, "a", "first", NOW - timedelta(hours=2))
+    _store(database_url, "b", "second", NOW - timedelta(hours=1))
+    rebuilt = rebuild_escalation(config, NOW, silent=True)
+    live = update_escalation(config, NOW + timedelta(minutes=1))
+    tally.fault(
+        "backfill rebuild takes a live run's fresh reports",
+        survived=True,
+        duplicates=0,
+        lost=0 if rebuilt.queued_alerts == 1 else 1,
+    )
+    assert len(rebuilt.transitions) == 1 and rebuilt.queued_alerts == 1
+    assert live.transitions == () and _statuses(database_url) == ["pending"]
+
+
+def test_a_silent_rebuild_silences_history_older_than_the_live_horizon(
+    database_url: str,
+) -> None:
+    config = _config(database_url)
+    _store(database_url, "a", "first", NOW - timedelta(days=30, hours=2))
+    _store(database_url, "b", "second", NOW - timedelta(days=30, hours=1))
+    rebuilt = rebuild_escalation(config, NOW, silent=True)
+    assert len(rebuilt.transitions) == 1 and rebuilt.queued_alerts == 0
+    assert _statuses(database_url) == ["silenced"]
+
+
+def test_a_rebuild_asked_to_alert_alerts_history_too(database_url: str) -> None:
+    config = _config(database_url)
+    _store(database_url, "a", "first", NOW - timedelta(days=30, hours=2))
+    _store(database_url, "b", "second", NOW - timedelta(days=30, hours=1))
+    rebuilt = rebuild_escalation(config, NOW, silent=False)
+    assert rebuilt.queued_alerts == 1 and _statuses(database_url) == ["pending"]
