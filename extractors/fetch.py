@@ -184,22 +184,6 @@ class Fetcher:
         result = await self._fetch(req)
         return replace(result, elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
 
-    async def fetch_many(
-        self, requests: Iterable[FetchRequest | str]
-    ) -> AsyncIterator[FetchResult]:
-        """Yield results as they complete.
-
-        Every request is queued at once; the global and per-host limits decide what runs, so
-        a slow host never holds back the others.
-        """
-        tasks = [asyncio.ensure_future(self.fetch(request)) for request in requests]
-        try:
-            for next_done in asyncio.as_completed(tasks):
-                yield await next_done
-        finally:
-            for task in tasks:
-                task.cancel()
-
     async def _fetch(self, req: FetchRequest) -> FetchResult:
         url = _parse_url(req.url)
         if isinstance(url, _Failure):

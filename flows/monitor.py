@@ -25,6 +25,7 @@ from flows import alerts, digest, pipeline, sources, tracking
 from flows.allocator import limit_heap_growth, release_free_memory
 from flows.pipeline import BatchCounts, RunConfig
 from flows.settings import Settings
+from storage.queries import chunks
 
 log = logging.getLogger("straitwatch")
 
@@ -97,11 +98,6 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
         yield pool
 
 
-def in_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def process_batches(
     config: RunConfig,
     steps: Steps,
@@ -116,7 +112,7 @@ def process_batches(
     database. At most three batches of pages are in memory at once, and the memory of each
     batch goes back to the system once it is stored.
     """
-    batches = list(in_batches(candidates, config.batch_size))
+    batches = list(chunks(candidates, config.batch_size))
     if not batches:
         return
 

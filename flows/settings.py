@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     delivery_attempts: int = 5
     batch_size: int = Field(default=100, ge=1)
     extract_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
-    log_level: str = "INFO"
     # Prefect's own variable: where the Prefect API is. Empty: `serve` starts a local server.
     prefect_api_url: str = Field(default="", validation_alias="PREFECT_API_URL")
 
