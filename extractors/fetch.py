@@ -23,6 +23,7 @@ from email.utils import parsedate_to_datetime
 from urllib.robotparser import RobotFileParser
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from extractors.netguard import (
     AddressRefused,
@@ -35,7 +36,7 @@ from extractors.netguard import (
 from extractors.urls import guard_library_logs
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_RETRY_ONCE = frozenset({"http_429", "http_503"})
+_RETRY_AFTER_BUSY = frozenset({"http_429", "http_503"})
 _ROBOTS_TIMEOUT = 10.0
 _ROBOTS_MAX_BYTES = 512_000  # the size RFC 9309 says crawlers must read at least
 _SECONDS = re.compile(r"\d+(\.\d+)?")
@@ -57,10 +58,50 @@ class FetchPolicy:
 
 
 @dataclass(frozen=True)
+class Backoff:
+    """How a request that meets 429 or 503 is tried again within the run.
+
+    ``tries`` counts the first request. A retry waits the server's Retry-After, at least
+    ``pause`` doubled at each retry, never more than ``cap``. An impatient backoff (the
+    default for pages) retries only when the server said how long to wait and that fits
+    under ``cap``; anything else is returned, and a later run tries again. A patient one
+    (rate-limited APIs) retries whatever the server said, waiting at most ``cap``.
+    The wait holds the whole host, so other requests to it back off too.
+    """
+
+    tries: int = 2
+    pause: float = 0.0
+    cap: float = 30.0
+    patient: bool = False
+
+    def wants_retry(self, result: FetchResult) -> bool:
+        if result.error not in _RETRY_AFTER_BUSY:
+            return False
+        wait = result.retry_after
+        return self.patient or (wait is not None and wait <= self.cap)
+
+    def wait(self, retry: int, result: FetchResult) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first)."""
+        asked = max(result.retry_after or 0.0, self.pause * 2.0 ** (retry - 1))
+        return min(asked, self.cap)
+
+
+def _last_result(state: RetryCallState) -> FetchResult:
+    assert state.outcome is not None  # tenacity calls after an attempt has ended
+    result: FetchResult = state.outcome.result()
+    return result
+
+
+async def _no_sleep(seconds: float) -> None:
+    """Tenacity's sleep: none here, the host's pacing gate holds the next hop instead."""
+
+
+@dataclass(frozen=True)
 class FetchRequest:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    backoff: Backoff | None = None  # None: the fetcher's (policy.max_retry_after)
 
 
 @dataclass(frozen=True)
@@ -195,13 +236,24 @@ class Fetcher:
             for name, value in validators.items()
             if value and value.isascii() and value.isprintable()
         }
-        result = await self._follow(req.url, url, headers)
-        wait = result.retry_after
-        if result.error in _RETRY_ONCE and wait is not None and wait <= self.policy.max_retry_after:
-            # The pause applies to the whole host, so other requests to it back off too.
+        backoff = req.backoff or Backoff(cap=self.policy.max_retry_after)
+
+        def hold_the_host(state: RetryCallState) -> None:
+            # The wait is the host's: this request's next hop and every other request to
+            # the host start after it (the host's pacing gate does the waiting).
+            result = _last_result(state)
+            wait = backoff.wait(state.attempt_number, result)
             self._host(httpx.URL(result.final_url).host).defer(wait)
-            result = await self._follow(req.url, url, headers)
-        return result
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(backoff.tries, 1)),
+            retry=retry_if_result(backoff.wants_retry),
+            before_sleep=hold_the_host,
+            sleep=_no_sleep,
+            retry_error_callback=_last_result,  # out of tries: the last answer, not an error
+        )
+        last: FetchResult = await retrying(self._follow, req.url, url, headers)
+        return last
 
     async def _follow(
         self, original: str, url: httpx.URL, headers: dict[str, str], *, polite: bool = True

@@ -23,7 +23,7 @@ from extractors.feeds import (
     parse_sitemap,
     parse_url_list,
 )
-from extractors.fetch import Fetcher, FetchRequest, FetchResult
+from extractors.fetch import Backoff, Fetcher, FetchRequest, FetchResult
 from extractors.health import HealthChange, HealthRules, SourceHealth, health_change
 from extractors.profile import Source
 from extractors.urls import canonical_url, url_key, without_userinfo
@@ -186,16 +186,14 @@ async def _gather_gdelt(
 
 
 async def _paced_fetch(fetcher: Fetcher, source: Source, url: str) -> FetchResult:
-    """Fetch with the source's own pace, backing off on 429/503 (Retry-After honoured)."""
-    for attempt in range(4):
-        if source.min_interval_seconds:
-            await asyncio.sleep(source.min_interval_seconds)
-        result = await fetcher.fetch(FetchRequest(url))
-        if result.error not in ("http_429", "http_503"):
-            return result
-        wait = max(result.retry_after or 0.0, source.min_interval_seconds) * (2**attempt)
-        await asyncio.sleep(min(wait, MAX_BACKOFF_SECONDS))
-    return result
+    """Fetch at the source's own pace; a 429 or 503 is retried patiently (4 tries in all),
+    waiting the Retry-After or the pace doubled at each retry, at most MAX_BACKOFF_SECONDS."""
+    if source.min_interval_seconds:
+        await asyncio.sleep(source.min_interval_seconds)
+    backoff = Backoff(
+        tries=4, pause=source.min_interval_seconds, cap=MAX_BACKOFF_SECONDS, patient=True
+    )
+    return await fetcher.fetch(FetchRequest(url, backoff=backoff))
 
 
 async def _gather_sitemap(

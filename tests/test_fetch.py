@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from extractors.fetch import (
+    Backoff,
     Fetcher,
     FetchPolicy,
     FetchRequest,
@@ -465,6 +466,62 @@ def test_a_long_retry_after_is_returned_with_the_error():
     assert result.error == "http_429"
     assert result.retry_after == 120.0
     assert len(calls) == 1
+
+
+def test_a_patient_backoff_retries_without_retry_after_and_doubles_its_pause():
+    calls: list[float] = []
+
+    def handler(request):
+        calls.append(time.monotonic())
+        return httpx.Response(429) if len(calls) <= 2 else httpx.Response(200, text="back")
+
+    patient = Backoff(tries=4, pause=0.2, cap=5.0, patient=True)
+    result = fetch(handler, FetchRequest("https://news.example/", backoff=patient))
+    assert result.ok and len(calls) == 3
+    assert calls[1] - calls[0] >= 0.19 and calls[2] - calls[1] >= 0.39
+
+
+def test_a_patient_backoff_gives_up_after_its_tries_with_the_last_answer():
+    handler, calls = flaky(503, "0", failures=10)
+    patient = Backoff(tries=4, pause=0.0, cap=5.0, patient=True)
+    result = fetch(handler, FetchRequest("https://news.example/", backoff=patient))
+    assert result.error == "http_503" and len(calls) == 4
+
+
+def test_a_refusal_without_retry_after_is_not_retried_by_default():
+    calls: list[float] = []
+
+    def handler(request):
+        calls.append(time.monotonic())
+        return httpx.Response(429)
+
+    result = fetch(handler, "https://news.example/")
+    assert result.error == "http_429" and result.retry_after is None and len(calls) == 1
+
+
+def test_a_retry_after_holds_the_whole_host():
+    starts: dict[str, float] = {}
+
+    def handler(request):
+        path = request.url.path
+        if path == "/busy" and "/busy" not in starts:
+            starts[path] = time.monotonic()
+            return httpx.Response(429, headers={"Retry-After": "1"})
+        starts.setdefault(path + "#ok", time.monotonic())
+        return httpx.Response(200, text="ok")
+
+    async def go() -> list[FetchResult]:
+        transport = httpx.MockTransport(handler)
+        async with Fetcher(
+            policy(per_host_delay=0.0), transport=transport, resolver=fake_resolve
+        ) as f:
+            first = asyncio.ensure_future(f.fetch("https://news.example/busy"))
+            await asyncio.sleep(0.2)  # the 429 has come back: the host is held
+            return [await f.fetch("https://news.example/other"), await first]
+
+    other, busy = asyncio.run(go())
+    assert other.ok and busy.ok
+    assert starts["/other#ok"] - starts["/busy"] >= 0.95
 
 
 def test_retry_after_reads_seconds_and_http_dates():
