@@ -18,7 +18,7 @@ from typing import Any, Literal
 from prefect import flow
 
 from extractors.article import quiet_libraries
-from flows import alerts as alerts_module
+from extractors.profile import Profile, load_profile
 from flows import pipeline
 from flows.allocator import limit_heap_growth
 from flows.messages import compose_backfill_summary
@@ -26,15 +26,16 @@ from flows.monitor import (
     AlertConfig,
     Steps,
     configs_from,
+    deliver,
     extraction_pool,
     prefect_steps,
     process_batches,
 )
-from flows.pipeline import BatchCounts, RunConfig
+from flows.pipeline import BatchCounts, RunConfig, RunContext, Scored
 from flows.settings import Settings
 from storage import outbox
 from storage import queries as q
-from storage.db import make_engine, read_session, write_session
+from storage.db import read_session, write_session
 from storage.status import transitions_between
 
 AlertMode = Literal["summary", "none", "live"]
@@ -59,12 +60,11 @@ class BackfillPlan:
 
 
 def plan_backfill(
-    config: RunConfig, start: date, end: date, sources: list[str] | None = None, slice_days: int = 1
+    profile: Profile, start: date, end: date, sources: list[str] | None = None, slice_days: int = 1
 ) -> BackfillPlan:
     """Return the slices of [start, end] (whole UTC days, end included) and the sources."""
     if end < start:
         raise ValueError(f"the window ends ({end}) before it starts ({start})")
-    profile = pipeline.profile_of(config)
     known = {s.name: s for s in profile.sources if s.enabled}
     if sources:
         unknown = sorted(set(sources) - set(known))
@@ -93,11 +93,10 @@ def plan_backfill(
     return BackfillPlan(start, end, names, tuple(slices))
 
 
-def progress_of(config: RunConfig, plan: BackfillPlan) -> dict[str, int]:
+def progress_of(run: RunContext, plan: BackfillPlan) -> dict[str, int]:
     """Return how far a backfill is: slices done, articles stored, matches (for progress bars)."""
-    monitor = pipeline.profile_of(config).monitor.name
-    with read_session(make_engine(config.db_url)) as session:
-        rows = q.slices_of(session, monitor, plan.key, plan.slices[0][0], plan.slices[-1][1])
+    with read_session(run.engine) as session:
+        rows = q.slices_of(session, run.monitor, plan.key, plan.slices[0][0], plan.slices[-1][1])
     return {
         "slices": len(rows),
         "stored": sum(r.stored for r in rows),
@@ -106,7 +105,7 @@ def progress_of(config: RunConfig, plan: BackfillPlan) -> dict[str, int]:
 
 
 def _run_slice(
-    config: RunConfig,
+    run: RunContext,
     steps: Steps,
     plan: BackfillPlan,
     window: tuple[datetime, datetime],
@@ -120,27 +119,27 @@ def _run_slice(
     The slice is recorded as finished only when every source answered: a slice read during
     an outage is not a day on which nothing happened, and a rerun reads it again.
     """
-    collected = steps.collect_candidates(config, min(window[1], now), list(plan.sources), window)
+    collected = steps.collect_candidates(run, min(window[1], now), list(plan.sources), window)
     unanswered = {o.name: o.error or "no answer" for o in collected.outcomes if not o.ok}
     # A past window says nothing of a source's live health: keep its fetch state as it is.
     past = replace(collected, outcomes=())
-    candidates = steps.select_new(config, past, now, record=not dry_run)
+    candidates = steps.select_new(run, past, now, record=not dry_run)
     counts = BatchCounts()
 
-    def keep(scored: Any) -> None:
+    def keep(scored: Scored) -> None:
         if dry_run:
             counts.fetched += len(scored.records)
             counts.matches += sum(1 for _, record in scored.records if record.relevant)
         else:
-            counts.add(steps.store_batch(config, scored, now, run_id))
+            counts.add(steps.store_batch(run, scored, now, run_id))
 
-    process_batches(config, steps, candidates, pool, keep)
+    process_batches(run, steps, candidates, pool, keep)
     result = {"candidates": len(collected.entries), "new": len(candidates), **asdict(counts)}
     if not dry_run and not unanswered:
-        with write_session(make_engine(config.db_url)) as session:
+        with write_session(run.engine) as session:
             q.record_slice(
                 session,
-                pipeline.profile_of(config).monitor.name,
+                run.monitor,
                 plan.key,
                 window[0],
                 window[1],
@@ -174,12 +173,12 @@ def run_backfill(
     steps = steps or Steps()
     quiet_libraries()
     limit_heap_growth()
-    steps.prepare_database(config)
-    plan = plan_backfill(config, start, end, sources)
-    monitor = pipeline.profile_of(config).monitor.name
-    with read_session(make_engine(config.db_url)) as session:
-        done = q.done_slices(session, monitor, plan.key) if not (dry_run or force) else set()
-    run_id = None if dry_run else pipeline.start_run(config, "backfill", now)
+    run = RunContext.build(config)
+    steps.prepare_database(run)
+    plan = plan_backfill(run.profile, start, end, sources)
+    with read_session(run.engine) as session:
+        done = q.done_slices(session, run.monitor, plan.key) if not (dry_run or force) else set()
+    run_id = None if dry_run else pipeline.start_run(run, "backfill", now)
     totals: dict[str, int] = {"slices": len(plan.slices), "skipped": 0, "processed": 0}
     stopped_at: datetime | None = None
     incomplete: list[dict[str, Any]] = []
@@ -191,7 +190,7 @@ def run_backfill(
             if STOP.is_set():
                 stopped_at = window[0]
                 break
-            counts, unanswered = _run_slice(config, steps, plan, window, now, run_id, dry_run, pool)
+            counts, unanswered = _run_slice(run, steps, plan, window, now, run_id, dry_run, pool)
             for name, value in counts.items():
                 totals[name] = totals.get(name, 0) + value
             if unanswered:
@@ -209,10 +208,10 @@ def run_backfill(
         "alerts_sent": 0,
     }
     if not dry_run and stopped_at is None and not incomplete:
-        summary.update(_finish(config, alert_config, steps, plan, alerts, now))
+        summary.update(_finish(run, alert_config, steps, plan, alerts, now))
     if run_id is not None:
         pipeline.finish_run(
-            config,
+            run,
             run_id,
             "stopped" if stopped_at else "incomplete" if incomplete else "ok",
             {k: v for k, v in summary.items() if isinstance(v, int)},
@@ -222,7 +221,7 @@ def run_backfill(
 
 
 def _finish(
-    config: RunConfig,
+    run: RunContext,
     alert_config: AlertConfig,
     steps: Steps,
     plan: BackfillPlan,
@@ -230,27 +229,13 @@ def _finish(
     now: datetime,
 ) -> dict[str, Any]:
     """Rebuild the tracker's history, queue the summary, deliver; return what happened."""
-    escalation = steps.rebuild_escalation(config, now, silent=alerts != "live")
-    profile = pipeline.profile_of(config)
+    escalation = steps.rebuild_escalation(run, now, silent=alerts != "live")
     if alerts == "summary":
-        with write_session(make_engine(config.db_url)) as session:
-            found = transitions_between(
-                session, profile.monitor.name, plan.slices[0][0], plan.slices[-1][1]
-            )
-            text = compose_backfill_summary(profile, plan.start, plan.end, plan.sources, found)
-            outbox.add_alerts(session, profile.monitor.name, [text], now)
-    delivery = None
-    if alerts != "none":
-        channels, _ = alerts_module.load_channels(
-            alert_config.urls, alert_config.config_file, alert_config.console_fallback
-        )
-        delivery = steps.deliver_alerts(
-            config.db_url,
-            profile.monitor.name,
-            channels,
-            alert_config.max_attempts,
-            monitor_title=profile.monitor.title or profile.monitor.name,
-        )
+        with write_session(run.engine) as session:
+            found = transitions_between(session, run.monitor, plan.slices[0][0], plan.slices[-1][1])
+            text = compose_backfill_summary(run.profile, plan.start, plan.end, plan.sources, found)
+            outbox.add_alerts(session, run.monitor, [text], now)
+    delivery = deliver(run, alert_config, steps)[0] if alerts != "none" else None
     return {
         "transitions": [list(d) for d in escalation.decided],
         "active": list(escalation.active),
@@ -333,7 +318,7 @@ def backfill(
         log_backfill_results(summary)
         publish_backfill(
             settings.model_copy(update={"profile": run_config.profile_path}),
-            pipeline.profile_of(run_config).monitor.name,
+            load_profile(run_config.profile_path).monitor.name,
             run_config.db_url,
             summary,
         )

@@ -24,12 +24,12 @@ from flows.settings import Settings
 log = logging.getLogger("straitwatch")
 
 
-def _watch(stop: threading.Event, config: Any, plan: Any, progress: Progress, task: Any) -> None:
+def _watch(stop: threading.Event, run: Any, plan: Any, progress: Progress, task: Any) -> None:
     from flows.backfill import progress_of
 
     while not stop.wait(0.5):
         try:
-            done = progress_of(config, plan)
+            done = progress_of(run, plan)
         except Exception as exc:  # noqa: BLE001 - a busy or new database: try again
             log.debug("progress not readable yet: %s", exc)
             continue
@@ -54,12 +54,13 @@ def run_backfill_command(
     """Run the backfill flow for the CLI; return the exit code."""
     from flows import backfill as bf
     from flows.monitor import configs_from
-    from flows.pipeline import prepare_database
+    from flows.pipeline import RunContext, prepare_database
 
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     config, _ = configs_from(settings)
-    prepare_database(config)
-    plan = bf.plan_backfill(config, first, last, sources)
+    run = RunContext.build(config)
+    prepare_database(run)
+    plan = bf.plan_backfill(run.profile, first, last, sources)
 
     def ask_to_stop(signum: int, frame: Any) -> None:
         if bf.STOP.is_set():
@@ -82,7 +83,7 @@ def run_backfill_command(
         with Progress(*columns, console=console, disable=as_json or dry_run) as progress:
             task = progress.add_task("", total=len(plan.slices))
             watcher = threading.Thread(
-                target=_watch, args=(watching, config, plan, progress, task), daemon=True
+                target=_watch, args=(watching, run, plan, progress, task), daemon=True
             )
             watcher.start()
             try:
@@ -98,7 +99,7 @@ def run_backfill_command(
             except bf.BackfillIncomplete as failed:
                 summary = failed.summary
             watching.set()
-            progress.update(task, completed=bf.progress_of(config, plan)["slices"])
+            progress.update(task, completed=bf.progress_of(run, plan)["slices"])
     finally:
         watching.set()
         signal.signal(signal.SIGINT, previous)

@@ -15,8 +15,8 @@ from typing import Any
 from extractors.digest import DigestPeriod, due_period
 from extractors.profile import Profile
 from flows.messages import SUBJECT_LIMIT, both_clocks, cut_at_word, stories_of
-from flows.pipeline import RunConfig, profile_of
-from storage.db import make_engine, write_session
+from flows.pipeline import RunContext
+from storage.db import write_session
 from storage.digest import digest_articles, digest_queued
 from storage.outbox import AlertRecord, add_alerts
 from storage.tracker import ReportRow
@@ -88,14 +88,14 @@ def compose_digest(
     )
 
 
-def queue_digest(config: RunConfig, now: datetime) -> str | None:
+def queue_digest(run: RunContext, now: datetime) -> str | None:
     """Queue the digest of the latest period due, once; return its key if queued now."""
-    profile = profile_of(config)
+    profile = run.profile
     if not profile.digest.enabled:
         return None
     period = due_period(now, profile.digest, profile.monitor.timezone)
     monitor = profile.monitor.name
-    with write_session(make_engine(config.db_url)) as session:
+    with write_session(run.engine) as session:
         if digest_queued(session, monitor, period.key):
             return None
         reports = digest_articles(session, monitor, period.start, period.end)

@@ -29,10 +29,9 @@ ProfileOption = Annotated[Path | None, typer.Option("--profile", help="Monitor p
 
 def _scoring(profile: Path | None) -> tuple[Any, Any]:
     """Return the profile's relevance scorer and stage classifier, the whole profile checked."""
-    from flows.pipeline import check_profile, scoring_of_profile
+    from flows.pipeline import scoring_of_profile
 
-    path = check_profile(profile or Settings().profile).path
-    return scoring_of_profile(path)
+    return scoring_of_profile(profile or Settings().profile)
 
 
 def _emit(result: dict[str, Any], as_json: bool, title: str, keys: list[str]) -> None:

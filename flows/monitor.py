@@ -21,9 +21,18 @@ from typing import Any
 from prefect import flow
 
 from extractors.article import quiet_libraries
+from extractors.profile import load_profile
 from flows import alerts, digest, pipeline, sources, tracking
 from flows.allocator import limit_heap_growth, release_free_memory
-from flows.pipeline import BatchCounts, RunConfig
+from flows.pipeline import (
+    BatchCounts,
+    Candidate,
+    Extracted,
+    Fetched,
+    RunConfig,
+    RunContext,
+    Scored,
+)
 from flows.settings import Settings
 from storage.queries import chunks
 
@@ -42,27 +51,41 @@ class AlertConfig:
 
 @dataclass(frozen=True)
 class Steps:
-    """The stage functions a run calls: plain ones, or the same wrapped as Prefect tasks."""
+    """The stage functions a run calls: plain ones (``Steps()``), or the same wrapped as
+    Prefect tasks (``prefect_steps()``). Each takes the run's context and values."""
 
-    prepare_database: Callable[..., Any] = pipeline.prepare_database
-    collect_candidates: Callable[..., Any] = sources.collect_candidates
-    select_new: Callable[..., Any] = sources.select_new
-    fetch_batch: Callable[..., Any] = pipeline.fetch_batch
-    extract_batch: Callable[..., Any] = pipeline.extract_batch
-    score_batch: Callable[..., Any] = pipeline.score_batch
-    store_batch: Callable[..., Any] = pipeline.store_batch
-    update_escalation: Callable[..., Any] = tracking.update_escalation
-    rebuild_escalation: Callable[..., Any] = tracking.rebuild_escalation
-    check_health: Callable[..., Any] = sources.check_health
-    queue_digest: Callable[..., Any] = digest.queue_digest
-    deliver_alerts: Callable[..., Any] = alerts.deliver_alerts
+    prepare_database: Callable[[RunContext], None] = pipeline.prepare_database
+    collect_candidates: Callable[..., sources.Collected] = sources.collect_candidates
+    select_new: Callable[..., list[Candidate]] = sources.select_new
+    check_health: Callable[[RunContext, datetime], list[str]] = sources.check_health
+    fetch_batch: Callable[[RunContext, Sequence[Candidate]], Fetched] = pipeline.fetch_batch
+    extract_batch: Callable[[Fetched, Executor | None], Extracted] = pipeline.extract_batch
+    score_batch: Callable[[RunContext, Extracted], Scored] = pipeline.score_batch
+    store_batch: Callable[..., BatchCounts] = pipeline.store_batch
+    update_escalation: Callable[..., tracking.EscalationOutcome] = tracking.update_escalation
+    rebuild_escalation: Callable[..., tracking.EscalationOutcome] = tracking.rebuild_escalation
+    queue_digest: Callable[[RunContext, datetime], str | None] = digest.queue_digest
+    deliver_alerts: Callable[..., alerts.DeliveryReport] = alerts.deliver_alerts
 
 
 def prefect_steps() -> Steps:
     """Return the stage table with every stage as a Prefect task."""
     from flows import tasks
 
-    return Steps(**{name: getattr(tasks, name) for name in Steps.__dataclass_fields__})
+    return Steps(
+        prepare_database=tasks.prepare_database,
+        collect_candidates=tasks.collect_candidates,
+        select_new=tasks.select_new,
+        check_health=tasks.check_health,
+        fetch_batch=tasks.fetch_batch,
+        extract_batch=tasks.extract_batch,
+        score_batch=tasks.score_batch,
+        store_batch=tasks.store_batch,
+        update_escalation=tasks.update_escalation,
+        rebuild_escalation=tasks.rebuild_escalation,
+        queue_digest=tasks.queue_digest,
+        deliver_alerts=tasks.deliver_alerts,
+    )
 
 
 def configs_from(
@@ -99,11 +122,11 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
 
 
 def process_batches(
-    config: RunConfig,
+    run: RunContext,
     steps: Steps,
-    candidates: Sequence[Any],
+    candidates: Sequence[Candidate],
     pool: Executor | None,
-    keep: Callable[[Any], None],
+    keep: Callable[[Scored], None],
 ) -> None:
     """Fetch, extract and score the candidates batch by batch, handing each to ``keep``.
 
@@ -112,11 +135,11 @@ def process_batches(
     database. At most three batches of pages are in memory at once, and the memory of each
     batch goes back to the system once it is stored.
     """
-    batches = list(chunks(candidates, config.batch_size))
+    batches = list(chunks(candidates, run.config.batch_size))
     if not batches:
         return
 
-    def store(scored: Any) -> None:
+    def store(scored: Scored) -> None:
         keep(scored)
         release_free_memory()
 
@@ -125,18 +148,18 @@ def process_batches(
         return ahead.submit(contextvars.copy_context().run, fn, *args)
 
     with ThreadPoolExecutor(3, thread_name_prefix="straitwatch-stage") as ahead:
-        fetching = submit(ahead, steps.fetch_batch, config, batches[0])
-        extracting: Future[Any] | None = None
+        fetching = submit(ahead, steps.fetch_batch, run, batches[0])
+        extracting: Future[Extracted] | None = None
         for index in range(len(batches)):
             fetched = fetching.result()
             if index + 1 < len(batches):
-                fetching = submit(ahead, steps.fetch_batch, config, batches[index + 1])
+                fetching = submit(ahead, steps.fetch_batch, run, batches[index + 1])
             current = submit(ahead, steps.extract_batch, fetched, pool)
             if extracting is not None:
-                store(steps.score_batch(config, extracting.result()))
+                store(steps.score_batch(run, extracting.result()))
             extracting = current
         assert extracting is not None
-        store(steps.score_batch(config, extracting.result()))
+        store(steps.score_batch(run, extracting.result()))
 
 
 def run_monitor(
@@ -145,47 +168,34 @@ def run_monitor(
     steps: Steps = Steps(),
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run the monitor once; return what it counted, found and sent."""
+    """Run the monitor once; return what it counted, found and sent.
+
+    The pipeline: sources → new → fetch → extract → score → store → track → deliver.
+    """
     now = now or datetime.now(UTC)
     quiet_libraries()
     limit_heap_growth()
-    steps.prepare_database(config)
-    run_id = pipeline.start_run(config, "monitor", now)
-    status = "failed"
-    counts = BatchCounts()
-    summary: dict[str, Any] = {}
+    run = RunContext.build(config)
+    steps.prepare_database(run)
+    run_id = pipeline.start_run(run, "monitor", now)
+    status, counts, summary = "failed", BatchCounts(), dict[str, Any]()
     try:
-        collected = steps.collect_candidates(config, now)
+        collected = steps.collect_candidates(run, now)
         candidates = steps.select_new(
-            config,
-            collected,
-            now,
-            limit_per_source=pipeline.profile_of(config).fetch.max_candidates_per_source,
+            run, collected, now, limit_per_source=run.profile.fetch.max_candidates_per_source
         )
-        health = steps.check_health(config, now)
+        health = steps.check_health(run, now)
         with extraction_pool(min(config.extract_workers, len(candidates))) as pool:
-            process_batches(
-                config,
-                steps,
-                candidates,
-                pool,
-                lambda scored: counts.add(steps.store_batch(config, scored, now, run_id)),
-            )
+
+            def store(scored: Scored) -> None:
+                counts.add(steps.store_batch(run, scored, now, run_id))
+
+            process_batches(run, steps, candidates, pool, store)
         # Only now, with every candidate stored, may the feeds answer 304 next time.
-        sources.save_validators(config, collected, now)
-        escalation = steps.update_escalation(config, now)
-        queued_digest = steps.queue_digest(config, now)
-        channels, problems = alerts.load_channels(
-            alert_config.urls, alert_config.config_file, alert_config.console_fallback
-        )
-        monitor = pipeline.profile_of(config).monitor
-        delivery = steps.deliver_alerts(
-            config.db_url,
-            monitor.name,
-            channels,
-            alert_config.max_attempts,
-            monitor_title=monitor.title or monitor.name,
-        )
+        sources.save_validators(run, collected, now)
+        escalation = steps.update_escalation(run, now)
+        queued_digest = steps.queue_digest(run, now)
+        delivery, problems = deliver(run, alert_config, steps)
         summary = {
             "run_id": run_id,
             "sources": {
@@ -211,12 +221,30 @@ def run_monitor(
         return summary
     finally:
         pipeline.finish_run(
-            config,
+            run,
             run_id,
             status,
             {k: v for k, v in summary.items() if k != "sources"} or asdict(counts),
             datetime.now(UTC),
         )
+
+
+def deliver(
+    run: RunContext, alert_config: AlertConfig, steps: Steps
+) -> tuple[alerts.DeliveryReport, list[alerts.ChannelProblem]]:
+    """Send what the outbox holds to the configured channels; return what happened."""
+    channels, problems = alerts.load_channels(
+        alert_config.urls, alert_config.config_file, alert_config.console_fallback
+    )
+    monitor = run.profile.monitor
+    delivery = steps.deliver_alerts(
+        run.config.db_url,
+        monitor.name,
+        channels,
+        alert_config.max_attempts,
+        monitor_title=monitor.title or monitor.name,
+    )
+    return delivery, problems
 
 
 class NoSourceAnswered(RuntimeError):
@@ -258,7 +286,7 @@ def monitor(profile: str | None = None) -> dict[str, Any]:
         log_monitor_results(summary)
         publish_monitor(
             settings.model_copy(update={"profile": run_config.profile_path}),
-            pipeline.profile_of(run_config).monitor.name,
+            load_profile(run_config.profile_path).monitor.name,
             run_config.db_url,
             summary,
         )

@@ -1,7 +1,8 @@
 """The stages of one monitor run, as plain functions.
 
-Each stage takes and returns values (dataclasses, ids), opens its own short database
-session, and turns every bad input into a recorded reason. ``flows/tasks.py`` wraps each
+Each stage takes the run's ``RunContext`` (built once per run from ``RunConfig``, the
+values Settings gave) and values (dataclasses, ids), opens its own short database session,
+and turns every bad input into a recorded reason. ``flows/tasks.py`` wraps each
 one as a Prefect task; without the decorators this module still runs the whole pipeline.
 """
 
@@ -13,8 +14,9 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from functools import lru_cache
 from pathlib import Path
+
+from sqlalchemy.engine import Engine
 
 from extractors import article as article_mod
 from extractors.article import ExtractionFailure, ParsedArticle, extract_articles
@@ -44,39 +46,82 @@ class RunConfig:
     extra_allowed_networks: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=4)
-def _profile(path: Path) -> Profile:
-    return load_profile(path)
+class RunContext:
+    """What one run works with, built once at its start: the profile and everything built
+    from it (scorer, stage classifier, escalation and health rules, fetch policy) and the
+    database engine. Stages receive it; none of them reads the profile again.
+
+    Not a dataclass on purpose: Prefect walks a task's dataclass arguments field by field,
+    and a run's scorer is large. To Prefect this is one opaque value.
+    """
+
+    __slots__ = (
+        "classifier",
+        "config",
+        "engine",
+        "escalation",
+        "fetch_policy",
+        "health",
+        "profile",
+        "scorer",
+    )
+
+    def __init__(
+        self,
+        config: RunConfig,
+        profile: Profile,
+        scorer: RelevanceScorer,
+        classifier: StageClassifier,
+        escalation: EscalationRules,
+        health: HealthRules,
+        engine: Engine,
+    ) -> None:
+        self.config = config
+        self.profile = profile
+        self.scorer = scorer
+        self.classifier = classifier
+        self.escalation = escalation
+        self.health = health
+        self.engine = engine
+        self.fetch_policy = _fetch_policy(profile, config.extra_allowed_networks)
+
+    @classmethod
+    def build(cls, config: RunConfig) -> RunContext:
+        """Read the profile and build what the run needs; raise ProfileError if any fails."""
+        profile, scorer, classifier, escalation, health = _built(config.profile_path)
+        return cls(
+            config, profile, scorer, classifier, escalation, health, make_engine(config.db_url)
+        )
+
+    @property
+    def monitor(self) -> str:
+        """The monitor's name, which keys every row it owns."""
+        return self.profile.monitor.name
 
 
-def profile_of(config: RunConfig) -> Profile:
-    """Return the run's monitor profile (read once per process)."""
-    return _profile(config.profile_path)
-
-
-@lru_cache(maxsize=4)
-def _scoring(path: Path) -> tuple[RelevanceScorer, StageClassifier]:
-    profile = _profile(path)
-    topics = derive_topics(profile.seed_text(), profile)
-    return RelevanceScorer(topics, profile), StageClassifier(profile)
-
-
-def check_profile(path: Path) -> Profile:
-    """Return the profile once everything built from it builds; raise ProfileError if not.
+def _built(
+    path: Path,
+) -> tuple[Profile, RelevanceScorer, StageClassifier, EscalationRules, HealthRules]:
+    """Load the profile and build everything from it, naming the file in any error.
 
     The topics, the relevance scorer, the stage classifier and the escalation and health
-    rules are built here, at the start of a command, and kept for the run: a mistake in a
-    table they own (an unknown key, a bad value, an unreadable seed) stops the command
-    before anything is fetched, instead of crashing on the first new article, after its
-    page was fetched and before it was recorded, on every run.
+    rules are built at the start of a command and kept for the run: a mistake in a table
+    they own (an unknown key, a bad value, an unreadable seed) stops the command before
+    anything is fetched, instead of crashing on the first new article, after its page was
+    fetched and before it was recorded, on every run.
     """
     path = Path(path).resolve()
-    profile = _profile(path)
+    profile = load_profile(path)
     try:
         require_seed(profile)
-        _scoring(path)
-        EscalationRules.from_profile(profile)
-        HealthRules.from_profile(profile)
+        topics = derive_topics(profile.seed_text(), profile)
+        return (
+            profile,
+            RelevanceScorer(topics, profile),
+            StageClassifier(profile),
+            EscalationRules.from_profile(profile),
+            HealthRules.from_profile(profile),
+        )
     except ProfileError as exc:
         message = str(exc).removeprefix(f"{path}: ")
         if message.startswith(shown(path)):
@@ -87,12 +132,17 @@ def check_profile(path: Path) -> Profile:
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # The owners name the table and the key; the file is named here.
         raise ProfileError(f"{shown(path)}: {_one_line(exc)}") from exc
-    return profile
+
+
+def check_profile(path: Path) -> Profile:
+    """Return the profile once everything built from it builds; raise ProfileError if not."""
+    return _built(path)[0]
 
 
 def scoring_of_profile(path: Path) -> tuple[RelevanceScorer, StageClassifier]:
-    """Return the relevance scorer and stage classifier of a profile (built once per process)."""
-    return _scoring(Path(path).resolve())
+    """Return the relevance scorer and stage classifier of a profile (evaluations)."""
+    _, scorer, classifier, _, _ = _built(path)
+    return scorer, classifier
 
 
 def _one_line(exc: BaseException) -> str:
@@ -100,9 +150,9 @@ def _one_line(exc: BaseException) -> str:
     return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
 
 
-def fetch_policy(config: RunConfig) -> FetchPolicy:
+def _fetch_policy(profile: Profile, extra_networks: Sequence[str]) -> FetchPolicy:
     """Return the fetch policy of the profile, widened by the run's extra networks."""
-    f = profile_of(config).fetch
+    f = profile.fetch
     return FetchPolicy(
         user_agent=f.user_agent,
         connect_timeout=f.connect_timeout_seconds,
@@ -113,34 +163,32 @@ def fetch_policy(config: RunConfig) -> FetchPolicy:
         per_host_delay=f.per_host_delay_seconds,
         concurrency=f.concurrency,
         respect_robots=f.respect_robots,
-        allowed_networks=tuple(f.allowed_networks) + config.extra_allowed_networks,
+        allowed_networks=tuple(f.allowed_networks) + tuple(extra_networks),
     )
 
 
-def prepare_database(config: RunConfig) -> None:
-    """Check the profile, migrate the schema and register the profile's sources."""
-    profile = check_profile(config.profile_path)
-    engine = make_engine(config.db_url)
-    migrate(engine)
-    with write_session(engine) as session:
+def prepare_database(run: RunContext) -> None:
+    """Migrate the schema and register the profile's sources."""
+    migrate(run.engine)
+    with write_session(run.engine) as session:
         q.sync_sources(
             session,
-            profile.monitor.name,
-            [(s.name, s.kind, s.url) for s in profile.sources if s.enabled],
+            run.monitor,
+            [(s.name, s.kind, s.url) for s in run.profile.sources if s.enabled],
         )
 
 
-def start_run(config: RunConfig, flow: str, now: datetime) -> int:
+def start_run(run: RunContext, flow: str, now: datetime) -> int:
     """Record a run's start; return its id."""
-    with write_session(make_engine(config.db_url)) as session:
-        return q.start_run(session, profile_of(config).monitor.name, flow, now)
+    with write_session(run.engine) as session:
+        return q.start_run(session, run.monitor, flow, now)
 
 
 def finish_run(
-    config: RunConfig, run_id: int, status: str, counts: dict[str, object], now: datetime
+    run: RunContext, run_id: int, status: str, counts: dict[str, object], now: datetime
 ) -> None:
     """Record a run's end."""
-    with write_session(make_engine(config.db_url)) as session:
+    with write_session(run.engine) as session:
         q.finish_run(session, run_id, status, dict(counts), now)
 
 
@@ -190,10 +238,10 @@ class Fetched:
     failures: tuple[tuple[Candidate, FetchResult], ...]
 
 
-def fetch_batch(config: RunConfig, batch: Sequence[Candidate]) -> Fetched:
+def fetch_batch(run: RunContext, batch: Sequence[Candidate]) -> Fetched:
     """Fetch one batch of article pages concurrently; failures are data."""
     requests = [FetchRequest(c.url) for c in batch]
-    results = asyncio.run(fetch_all(fetch_policy(config), requests))
+    results = asyncio.run(fetch_all(run.fetch_policy, requests))
     pages, failures = [], []
     for candidate, result in zip(batch, results, strict=True):
         if result.ok and result.content:
@@ -237,13 +285,13 @@ def _published(article: ParsedArticle, candidate: Candidate) -> datetime | None:
     return candidate.published
 
 
-def score_batch(config: RunConfig, extracted: Extracted) -> Scored:
+def score_batch(run: RunContext, extracted: Extracted) -> Scored:
     """Score each article against the seed's topics and stage the relevant ones."""
-    scorer, classifier = _scoring(config.profile_path)
+    scorer, classifier = run.scorer, run.classifier
     # A source's outlet name beats the host: several outlets may share a host (syndication
     # platforms, the demo site), and one outlet may publish on several hosts. An aggregator's
     # article is its publisher's: the profile's outlet name for that domain, else the domain.
-    sources = profile_of(config).sources
+    sources = run.profile.sources
     outlets = {s.name: s.outlet for s in sources if s.outlet}
     by_domain = outlet_names((s.url, s.outlet) for s in sources)
     records = []
@@ -296,10 +344,10 @@ class BatchCounts:
 
 
 def store_batch(
-    config: RunConfig, scored: Scored, now: datetime, run_id: int | None = None
+    run: RunContext, scored: Scored, now: datetime, run_id: int | None = None
 ) -> BatchCounts:
     """Store the batch in one transaction: articles, clusters, seen URLs, recorded reasons."""
-    monitor = profile_of(config).monitor.name
+    monitor = run.monitor
     counts = BatchCounts()
     seen: list[q.SeenRecord] = []
     errors: list[q.ErrorRecord] = []
@@ -333,7 +381,7 @@ def store_batch(
             )
         )
         counts.no_body += 1
-    with write_session(make_engine(config.db_url)) as session:
+    with write_session(run.engine) as session:
         stored = q.store_articles(
             session, monitor, [r for _, r in scored.records], now, article_mod.is_near_duplicate
         )

@@ -24,14 +24,14 @@ from extractors.feeds import (
     parse_url_list,
 )
 from extractors.fetch import Backoff, Fetcher, FetchRequest, FetchResult
-from extractors.health import HealthChange, HealthRules, SourceHealth, health_change
+from extractors.health import HealthChange, SourceHealth, health_change
 from extractors.profile import Source
 from extractors.urls import canonical_url, url_key, without_userinfo
 from flows.backlog import oldest_first, waiting_reasons
 from flows.messages import compose_health_alerts
-from flows.pipeline import Candidate, RunConfig, fetch_policy, log_reasons, profile_of
+from flows.pipeline import Candidate, RunContext, log_reasons
 from storage import queries as q
-from storage.db import make_engine, read_session, write_session
+from storage.db import read_session, write_session
 from storage.outbox import add_alerts
 
 GDELT_CAP = 250  # the DOC API returns at most this many articles per query
@@ -259,13 +259,13 @@ async def _gather(
 
 
 async def _gather_all(
-    config: RunConfig,
+    run: RunContext,
     due: Sequence[Source],
     states: dict[str, q.SourceState],
     now: datetime,
     window: tuple[datetime, datetime] | None,
 ) -> list[_Gathered]:
-    async with Fetcher(fetch_policy(config)) as fetcher:
+    async with Fetcher(run.fetch_policy) as fetcher:
         return list(
             await asyncio.gather(
                 *(_gather(fetcher, s, states.get(s.name), now, window) for s in due)
@@ -274,7 +274,7 @@ async def _gather_all(
 
 
 def collect_candidates(
-    config: RunConfig,
+    run: RunContext,
     now: datetime,
     sources: Sequence[str] | None = None,
     window: tuple[datetime, datetime] | None = None,
@@ -285,12 +285,12 @@ def collect_candidates(
     With a window (backfills): GDELT split until under its cap, sitemaps by lastmod, feeds
     for what they still list in the window.
     """
-    profile = profile_of(config)
-    with read_session(make_engine(config.db_url)) as session:
-        states = q.source_states(session, profile.monitor.name)
+    profile = run.profile
+    with read_session(run.engine) as session:
+        states = q.source_states(session, run.monitor)
     due = [s for s in profile.sources if s.enabled and (sources is None or s.name in sources)]
     due = [s for s in due if not _backing_off(states.get(s.name), now)]
-    gathered = asyncio.run(_gather_all(config, due, states, now, window))
+    gathered = asyncio.run(_gather_all(run, due, states, now, window))
     return Collected(
         entries=tuple(e for g in gathered for e in g.entries),
         outcomes=tuple(g.outcome(s.name) for s, g in zip(due, gathered, strict=True)),
@@ -303,7 +303,7 @@ def _backing_off(state: q.SourceState | None, now: datetime) -> bool:
 
 
 def select_new(
-    config: RunConfig,
+    run: RunContext,
     collected: Collected,
     now: datetime,
     record: bool = True,
@@ -317,7 +317,7 @@ def select_new(
     first (see ``oldest_first``); backfills take every one, since a finished slice is
     never read again.
     """
-    profile = profile_of(config)
+    profile = run.profile
     by_key: dict[str, Candidate] = {}
     new_per_source: dict[str, int] = {}
     for entry in collected.entries:
@@ -330,7 +330,7 @@ def select_new(
         by_key[key] = Candidate(
             without_userinfo(entry.url), key, entry.source, entry.title, entry.published
         )
-    engine = make_engine(config.db_url)
+    engine = run.engine
     if not record:
         with read_session(engine) as session:
             fresh = q.unseen_keys(
@@ -356,10 +356,10 @@ def select_new(
     return taken
 
 
-def save_validators(config: RunConfig, collected: Collected, now: datetime) -> None:
+def save_validators(run: RunContext, collected: Collected, now: datetime) -> None:
     """Keep each source's ETag, Last-Modified and window cursor: its candidates are stored."""
-    monitor = profile_of(config).monitor.name
-    with write_session(make_engine(config.db_url)) as session:
+    monitor = run.monitor
+    with write_session(run.engine) as session:
         for outcome in collected.outcomes:
             if outcome.ok:
                 q.save_validators(session, monitor, outcome, now)
@@ -369,14 +369,14 @@ def _with_new(outcome: q.SourceOutcome, count: int) -> q.SourceOutcome:
     return replace(outcome, new_entries=count)
 
 
-def check_health(config: RunConfig, now: datetime) -> list[str]:
+def check_health(run: RunContext, now: datetime) -> list[str]:
     """Open or close source-health episodes; queue one alert per change. Return their keys."""
-    profile = profile_of(config)
-    rules = HealthRules.from_profile(profile)
+    profile = run.profile
+    rules = run.health
     monitor = profile.monitor.name
     configured = {s.name: s for s in profile.sources if s.enabled}
     changes: list[tuple[HealthChange, str]] = []
-    with write_session(make_engine(config.db_url)) as session:
+    with write_session(run.engine) as session:
         states = q.source_states(session, monitor)
         failing_now = {name for name, state in states.items() if state.health_problem == "failing"}
         for state in states.values():

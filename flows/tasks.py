@@ -18,7 +18,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from flows import alerts, digest, pipeline, sources, tracking
-from flows.pipeline import Candidate, Fetched, RunConfig
+from flows.pipeline import Candidate, Fetched, RunContext
 
 HOST_LIMIT_PREFIX = "straitwatch-host-"
 _limits_known: set[str] = set()
@@ -57,15 +57,15 @@ def _ensure_host_limits(names: Sequence[str]) -> None:
 
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
-def fetch_batch(config: RunConfig, batch: Sequence[Candidate]) -> Fetched:
+def fetch_batch(run: RunContext, batch: Sequence[Candidate]) -> Fetched:
     """Fetch a batch while holding the hosts' global slots, shared by all workers."""
     hosts = sorted({urlsplit(c.url).hostname or "" for c in batch} - {""})
     names = [host_limit_name(h) for h in hosts]
     if not names:
-        return pipeline.fetch_batch(config, batch)
+        return pipeline.fetch_batch(run, batch)
     _ensure_host_limits(names)
     with concurrency(names, occupy=1, strict=True):
-        return pipeline.fetch_batch(config, batch)
+        return pipeline.fetch_batch(run, batch)
 
 
 prepare_database = task(pipeline.prepare_database, name="prepare-database", cache_policy=NO_CACHE)

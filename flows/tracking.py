@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, time
 from extractors.escalation import DisputeState, EscalationRules, Report, Transition, advance
 from extractors.profile import Profile
 from flows.messages import compose_transition_alert
-from flows.pipeline import RunConfig, profile_of
+from flows.pipeline import RunContext
 from storage import tracker
-from storage.db import Session, make_engine, write_session
+from storage.db import Session, write_session
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,11 @@ def _persist(
 
 
 def update_escalation(
-    config: RunConfig, now: datetime, *, silent: bool = False, mode: str = "live"
+    run: RunContext, now: datetime, *, silent: bool = False, mode: str = "live"
 ) -> EscalationOutcome:
     """Feed newly staged matches to the tracker; persist state, history and alerts together."""
-    profile = profile_of(config)
-    rules = EscalationRules.from_profile(profile)
-    with write_session(make_engine(config.db_url)) as session:
+    profile, rules = run.profile, run.escalation
+    with write_session(run.engine) as session:
         state = DisputeState.from_json(
             tracker.lock_dispute_state(session, profile.monitor.name, now)
         )
@@ -126,7 +125,7 @@ def _end_of(day: date, now: datetime) -> datetime:
 
 
 def rebuild_escalation(
-    config: RunConfig, now: datetime, *, silent: bool = True, mode: str = "backfill"
+    run: RunContext, now: datetime, *, silent: bool = True, mode: str = "backfill"
 ) -> EscalationOutcome:
     """Replay every stored stage report in time order, day by day, into a fresh state.
 
@@ -135,9 +134,8 @@ def rebuild_escalation(
     unless asked otherwise, newer ones alerted as a live run would), and the
     state the next live run continues from is the one the whole history leads to.
     """
-    profile = profile_of(config)
-    rules = EscalationRules.from_profile(profile)
-    with write_session(make_engine(config.db_url)) as session:
+    profile, rules = run.profile, run.escalation
+    with write_session(run.engine) as session:
         tracker.lock_dispute_state(session, profile.monitor.name, now)
         rows = tracker.pending_reports(session, profile.monitor.name, everything=True)
         state, decided = replay_reports(rows, now, rules)

@@ -13,7 +13,7 @@ import pytest
 
 from flows import allocator, backfill, monitor
 from flows.monitor import AlertConfig, Steps
-from flows.pipeline import RunConfig
+from flows.pipeline import RunConfig, RunContext
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,7 @@ def test_runs_tune_the_allocator_before_any_work(monkeypatch: pytest.MonkeyPatch
     class Stop(Exception):
         pass
 
-    def first_stage(config: RunConfig) -> None:
+    def first_stage(run: RunContext) -> None:
         calls.append("prepare-database")
         raise Stop
 
@@ -145,11 +145,11 @@ def test_memory_is_released_after_every_stored_batch(monkeypatch: pytest.MonkeyP
         extract_batch=lambda fetched, pool: fetched,
         score_batch=lambda config, extracted: extracted,
     )
-    config = RunConfig(
-        db_url="sqlite://", profile_path=REPO / "seeds" / "monitor.toml", batch_size=2
+    run = RunContext.build(
+        RunConfig(db_url="sqlite://", profile_path=REPO / "seeds" / "monitor.toml", batch_size=2)
     )
     monitor.process_batches(
-        config, steps, list(range(5)), None, lambda scored: events.append(f"store {scored}")
+        run, steps, list(range(5)), None, lambda scored: events.append(f"store {scored}")
     )
     assert events == [
         "store [0, 1]",

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from extractors.feeds import CandidateEntry
 from extractors.urls import canonical_url, url_key
-from flows.pipeline import RunConfig
+from flows.pipeline import RunConfig, RunContext
 from flows.sources import Collected, select_new
 from storage import outbox, tracker
 from storage import queries as q
@@ -298,6 +298,6 @@ def test_the_profiles_attempt_limit_decides_retries(tmp_path: Path, database_url
             f'extends = "{repo / "seeds" / "monitor.toml"}"\n[fetch]\nmax_attempts = {limit}\n',
             encoding="utf-8",
         )
-        config = RunConfig(db_url=database_url, profile_path=profile)
-        found[limit] = [c.url for c in select_new(config, collected, NOW, record=False)]
+        run = RunContext.build(RunConfig(db_url=database_url, profile_path=profile))
+        found[limit] = [c.url for c in select_new(run, collected, NOW, record=False)]
     assert found == {1: [], 3: [link]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from flows.pipeline import RunConfig
+from flows.pipeline import RunConfig, RunContext
 from flows.tracking import rebuild_escalation, update_escalation
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
@@ -19,9 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _config(database_url: str) -> RunConfig:
+def _config(database_url: str) -> RunContext:
     migrate(make_engine(database_url))
-    return RunConfig(db_url=database_url, profile_path=REPO / "seeds" / "monitor.toml")
+    return RunContext.build(
+        RunConfig(db_url=database_url, profile_path=REPO / "seeds" / "monitor.toml")
+    )
 
 
 def _store(database_url: str, key: str, outlet: str, at: datetime) -> None:
@@ -120,7 +122,7 @@ def test_a_live_run_records_late_news_silently_past_the_live_horizon(
         encoding="utf-8",
     )
     migrate(make_engine(database_url))
-    config = RunConfig(db_url=database_url, profile_path=profile)
+    config = RunContext.build(RunConfig(db_url=database_url, profile_path=profile))
     _store(database_url, "a", "first", NOW - timedelta(hours=4))
     _store(database_url, "b", "second", NOW - timedelta(hours=3))
     outcome = update_escalation(config, NOW)
