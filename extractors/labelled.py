@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SPACES = ("history", "diplomatic", "economic", "security", "cooperation")
-ACTIONS = ("step", "talk")
+from extractors.escalation import ACTIONS as ACTIONS
+from extractors.escalation import COOPERATION
+from extractors.escalation import SPACES as CONFLICT_SPACES
+
+# A label names a conflict space or cooperation: the spaces the tracker knows, and no other.
+SPACES = (*CONFLICT_SPACES, COOPERATION)
 
 
 class LabelledError(ValueError):
