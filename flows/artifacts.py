@@ -179,7 +179,7 @@ def run_matches(db_url: str, run_id: int | None) -> list[Any]:
 
 def refresh_report(settings: Settings, first: date, last: date, name: str) -> Path:
     """Write the HTML report of [first, last] into the data dir; return its path."""
-    from flows.report import report_from_database, write_report
+    from flows.stages.report import report_from_database, write_report
 
     out = settings.data_dir / "reports" / name
     write_report(report_from_database(settings, first, last, datetime.now(UTC)), out)

@@ -19,9 +19,7 @@ from prefect import flow
 
 from extractors.article import quiet_libraries
 from extractors.profile import Profile, load_profile
-from flows import pipeline
 from flows.allocator import limit_heap_growth
-from flows.messages import compose_backfill_summary
 from flows.monitor import (
     AlertConfig,
     Steps,
@@ -31,8 +29,10 @@ from flows.monitor import (
     prefect_steps,
     process_batches,
 )
-from flows.pipeline import BatchCounts, RunConfig, RunContext, Scored
 from flows.settings import Settings
+from flows.stages import pipeline
+from flows.stages.messages import compose_backfill_summary
+from flows.stages.pipeline import BatchCounts, RunConfig, RunContext, Scored
 from storage import outbox
 from storage import queries as q
 from storage.db import read_session, write_session

@@ -22,9 +22,10 @@ from prefect import flow
 
 from extractors.article import quiet_libraries
 from extractors.profile import load_profile
-from flows import alerts, digest, pipeline, sources, tracking
 from flows.allocator import limit_heap_growth, release_free_memory
-from flows.pipeline import (
+from flows.settings import Settings
+from flows.stages import alerts, digest, pipeline, sources, tracking
+from flows.stages.pipeline import (
     BatchCounts,
     Candidate,
     Extracted,
@@ -33,7 +34,6 @@ from flows.pipeline import (
     RunContext,
     Scored,
 )
-from flows.settings import Settings
 from storage.queries import chunks
 
 log = logging.getLogger("straitwatch")

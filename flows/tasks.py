@@ -17,8 +17,8 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-from flows import alerts, digest, pipeline, sources, tracking
-from flows.pipeline import Candidate, Fetched, RunContext
+from flows.stages import alerts, digest, pipeline, sources, tracking
+from flows.stages.pipeline import Candidate, Fetched, RunContext
 
 HOST_LIMIT_PREFIX = "straitwatch-host-"
 _limits_known: set[str] = set()

@@ -11,8 +11,8 @@ from pathlib import Path
 import apprise
 import pytest
 
-from flows.alerts import Channel, deliver_alerts, load_channels
-from flows.messages import one_line
+from flows.stages.alerts import Channel, deliver_alerts, load_channels
+from flows.stages.messages import one_line
 from storage import outbox
 from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, write_session
@@ -205,7 +205,7 @@ def test_channel_names_mask_every_secret(url: str, secret: str) -> None:
     ],
 )
 def test_a_failure_is_led_by_its_cause(error: str, cause: str) -> None:
-    from flows.alerts import explain
+    from flows.stages.alerts import explain
 
     assert explain(error) == (f"{cause}: {error}" if cause else error)
 

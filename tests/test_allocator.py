@@ -13,7 +13,7 @@ import pytest
 
 from flows import allocator, backfill, monitor
 from flows.monitor import AlertConfig, Steps
-from flows.pipeline import RunConfig, RunContext
+from flows.stages.pipeline import RunConfig, RunContext
 
 REPO = Path(__file__).resolve().parents[1]
 

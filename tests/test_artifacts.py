@@ -65,7 +65,7 @@ class _Runs(BaseHTTPRequestHandler):
 
 
 def test_run_warns_when_a_monitor_run_is_running(capsys: pytest.CaptureFixture[str]) -> None:
-    from flows.cli import _warn_if_monitor_running
+    from flows.cli.app import _warn_if_monitor_running
 
     server = HTTPServer(("127.0.0.1", 0), _Runs)
     threading.Thread(target=server.serve_forever, daemon=True).start()

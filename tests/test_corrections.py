@@ -12,9 +12,9 @@ from extractors.escalation import EscalationRules
 from extractors.labelled import load_labelled
 from extractors.profile import load_profile
 from extractors.urls import canonical_url
-from flows.corrections import corrections_status, export_labelled, what_if
 from flows.settings import DEFAULT_PROFILE
-from flows.tracking import replay_reports
+from flows.stages.corrections import corrections_status, export_labelled, what_if
+from flows.stages.tracking import replay_reports
 from storage import corrections as store
 from storage import tracker
 from storage.db import make_engine, migrate, read_session, write_session

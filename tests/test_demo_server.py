@@ -15,7 +15,7 @@ import lxml.html
 import pytest
 import trafilatura
 
-from flows.demo_server import (
+from flows.demo.server import (
     DEMO_FEEDS,
     DEMO_SITE_ROOT,
     Route,

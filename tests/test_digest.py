@@ -8,8 +8,8 @@ import pytest
 
 from extractors.digest import due_period
 from extractors.profile import DigestSettings, ProfileError, load_profile
-from flows.digest import compose_digest
-from flows.render import render
+from flows.stages.digest import compose_digest
+from flows.stages.render import render
 from storage.outbox import PendingAlert
 from storage.tracker import ReportRow
 from tests.conftest import REPO

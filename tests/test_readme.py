@@ -40,7 +40,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_every_cli_command_is_in_the_readme() -> None:
     from typer.main import get_command
 
-    from flows.cli import app
+    from flows.cli.app import app
 
     group = get_command(app)
     names = []
@@ -54,8 +54,8 @@ def test_every_cli_command_is_in_the_readme() -> None:
 @pytest.mark.e2e
 def test_readme_run_command_runs_the_monitor(tmp_path: Path, prefect_api: str) -> None:
     """The run command's last step, as the README writes it, on a local site."""
-    from flows.demo import DEMO_SITE, demo_profile_text
-    from flows.demo_server import serve_site
+    from flows.demo.run import DEMO_SITE, demo_profile_text
+    from flows.demo.server import serve_site
 
     executable = readme_commands()[0].rsplit("&& ", 1)[1].split()
     assert executable == [".venv/bin/straitwatch", "run"]

@@ -17,9 +17,14 @@ import pytest
 
 from extractors.escalation import Transition
 from extractors.profile import load_profile
-from flows.alerts import deliver_alerts, load_channels
-from flows.messages import SUBJECT_LIMIT, compose_transition_alert, cut_at_word, transition_subject
-from flows.render import render
+from flows.stages.alerts import deliver_alerts, load_channels
+from flows.stages.messages import (
+    SUBJECT_LIMIT,
+    compose_transition_alert,
+    cut_at_word,
+    transition_subject,
+)
+from flows.stages.render import render
 from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.tracker import ReportRow
@@ -262,7 +267,7 @@ def test_slack_receives_block_kit_through_its_webhook(tmp_path: Path, monkeypatc
 
 def test_health_changes_roll_up_into_one_notice_per_kind_with_a_stable_key() -> None:
     from extractors.health import HealthChange
-    from flows.messages import compose_health_alerts
+    from flows.stages.messages import compose_health_alerts
 
     profile = load_profile(REPO / "seeds" / "monitor.toml")
 
@@ -320,7 +325,7 @@ def test_the_readme_alert_screenshot_script_draws_a_page(tmp_path: Path) -> None
 def test_a_backfill_summary_is_new_news_only_when_its_transitions_are() -> None:
     from datetime import date
 
-    from flows.messages import compose_backfill_summary
+    from flows.stages.messages import compose_backfill_summary
 
     profile = load_profile(REPO / "seeds" / "monitor.toml")
     window = (profile, date(2019, 8, 21), date(2019, 8, 23), ["gdelt"])

@@ -10,8 +10,8 @@ from extractors.escalation import EscalationRules, Report
 from extractors.labelled import load_labelled
 from extractors.replay import oracle_classifier, replay
 from extractors.timeline import ActiveWindow, active_windows
-from flows.report import report_from_replay
-from flows.report_page import (
+from flows.stages.report import report_from_replay
+from flows.stages.report_page import (
     DailyCount,
     ReportData,
     StoryLink,

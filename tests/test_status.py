@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from extractors.relevance import _reason
+from flows.cli.status import linked, print_status, status_data, strength
 from flows.settings import Settings
-from flows.status import linked, print_status, status_data, strength
 from storage import outbox
 from storage.db import make_engine, migrate, write_session
 from tests.conftest import REPO

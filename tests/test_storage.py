@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from extractors.feeds import CandidateEntry
 from extractors.urls import canonical_url, url_key
-from flows.pipeline import RunConfig, RunContext
-from flows.sources import Collected, select_new
+from flows.stages.pipeline import RunConfig, RunContext
+from flows.stages.sources import Collected, select_new
 from storage import outbox, tracker
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session

@@ -11,7 +11,7 @@ import pytest
 
 from flows.backfill import run_backfill
 from flows.monitor import AlertConfig
-from flows.pipeline import RunConfig
+from flows.stages.pipeline import RunConfig
 from tests.conftest import REPO, decoded_subject, rows
 from tests.e2e.history_site import history_profile, serve_history
 

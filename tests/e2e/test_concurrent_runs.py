@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from flows.backfill import run_backfill
-from flows.demo import DEMO_SITE, demo_profile_text
-from flows.demo_server import serve_site
+from flows.demo.run import DEMO_SITE, demo_profile_text
+from flows.demo.server import serve_site
 from flows.monitor import AlertConfig, Steps, run_monitor
-from flows.pipeline import RunConfig
+from flows.stages.pipeline import RunConfig
 from tests.conftest import decoded_subject
 from tests.e2e.history_site import DAY_OF_STEP, history_profile, serve_history
 

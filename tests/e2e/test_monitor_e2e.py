@@ -17,8 +17,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, text
 
 from flows.artifacts import escape_markdown
-from flows.demo import DEMO_SITE, demo_profile_text
-from flows.demo_server import serve_site
+from flows.demo.run import DEMO_SITE, demo_profile_text
+from flows.demo.server import serve_site
 from flows.tasks import host_limit_name
 from tests.conftest import cli_env, run_cli
 

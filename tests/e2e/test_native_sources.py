@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from extractors.profile import load_profile
-from flows.demo_server import serve_site
+from flows.demo.server import serve_site
 from flows.monitor import AlertConfig, Steps, run_monitor
-from flows.pipeline import RunConfig
+from flows.stages.pipeline import RunConfig
 from tests.conftest import REPO, rows
 
 pytestmark = pytest.mark.e2e

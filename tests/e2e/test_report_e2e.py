@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo import DEMO_SITE, demo_profile_text
-from flows.demo_server import serve_site
+from flows.demo.run import DEMO_SITE, demo_profile_text
+from flows.demo.server import serve_site
 from tests.conftest import cli_env, run_cli
 from tests.e2e.browser import RecordingProxy, colours, dom_after_scripts, screenshot
 
 pytestmark = pytest.mark.e2e
 
 LANES = ("cooperation", "history", "diplomatic", "economic", "security")
-SECURITY_RED = (0xC6, 0x28, 0x28)  # flows.report_page.COLOURS["security"], drawn opaque
+SECURITY_RED = (0xC6, 0x28, 0x28)  # flows.stages.report_page.COLOURS["security"], drawn opaque
 REPLAY = Path(__file__).resolve().parents[1] / "fixtures" / "replay"
 
 

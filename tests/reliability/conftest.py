@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from flows.demo import DEMO_SITE
-from flows.demo_server import DEMO_FEEDS, SiteServer, serve_site
+from flows.demo.run import DEMO_SITE
+from flows.demo.server import DEMO_FEEDS, SiteServer, serve_site
 from tests.conftest import REPO
 from tests.reliability.hostile import HostileServer, reply, serve_hostile
 from tests.reliability.pages import Item, plain_story, rss
@@ -196,7 +196,7 @@ class Workspace:
     def run(self, profile: Path, now: datetime | None = None, **alert: Any) -> dict[str, Any]:
         """Run the monitor in this process, as the plain stage table; return its summary."""
         from flows.monitor import AlertConfig, Steps, run_monitor
-        from flows.pipeline import RunConfig
+        from flows.stages.pipeline import RunConfig
 
         config = RunConfig(db_url=self.db_url, profile_path=profile, extract_workers=1)
         alert.setdefault("console_fallback", False)
@@ -204,8 +204,8 @@ class Workspace:
 
     def status(self, profile: Path) -> dict[str, Any]:
         """Return what ``straitwatch status --json`` would print, read in this process."""
+        from flows.cli.status import status_data
         from flows.settings import Settings
-        from flows.status import status_data
 
         settings = Settings(database_url=self.db_url, profile=profile, data_dir=self.root)
         return status_data(settings, limit=500)

@@ -33,7 +33,8 @@ def rig(stage: str, after: int) -> None:
         from prefect import task
         from prefect.cache_policies import NO_CACHE
 
-        from flows import pipeline, tasks
+        from flows import tasks
+        from flows.stages import pipeline
 
         def store_then_die(*args: Any, **kwargs: Any) -> Any:
             result = pipeline.store_batch(*args, **kwargs)
@@ -42,7 +43,7 @@ def rig(stage: str, after: int) -> None:
 
         tasks.store_batch = task(store_then_die, name="store-batch", cache_policy=NO_CACHE)
     elif stage == "send":
-        from flows import alerts
+        from flows.stages import alerts
 
         original = alerts._send
 
@@ -57,7 +58,7 @@ def rig(stage: str, after: int) -> None:
 
 if __name__ == "__main__":
     rig(sys.argv[1], int(sys.argv[2]))
-    from flows.cli import main
+    from flows.cli.app import main
 
     sys.argv = ["straitwatch", *sys.argv[3:]]
     main()

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from flows.demo_server import SiteServer
+from flows.demo.server import SiteServer
 from tests.conftest import REPO, SmtpSink, cli_env, free_port, run_cli, smtp_at
 from tests.reliability.conftest import (
     Tally,

@@ -127,7 +127,7 @@ def test_secrets_stay_out_of_logs_and_status(
     summary = workspace.run(profile, urls=urls)
     from rich.console import Console
 
-    from flows.status import print_status
+    from flows.cli.status import print_status
 
     data = workspace.status(profile)
     console = Console(record=True, width=200)

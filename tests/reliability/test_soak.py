@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.alerts import _delivery_key
-from flows.cli import SOURCES_SILENT
+from flows.cli.app import SOURCES_SILENT
+from flows.stages.alerts import _delivery_key
 from storage.outbox import PendingAlert
 from tests.conftest import REPO, VENV_BIN, SmtpSink, cli_env, rows
 from tests.reliability.conftest import Tally, profile_text

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, inspect, text
 
 import extractors.fetch
 from flows.monitor import AlertConfig, Steps, run_monitor
-from flows.pipeline import RunConfig
+from flows.stages.pipeline import RunConfig
 from tests.conftest import SmtpSink, rows
 from tests.reliability.conftest import SourceSpec, Tally, profile_text
 from tests.reliability.hostile import Conn, HostileServer, reply
@@ -282,8 +282,8 @@ def test_no_secret_leaves_through_logs_tables_status_or_alerts(
 
     from rich.console import Console
 
+    from flows.cli.status import print_status, status_data
     from flows.settings import Settings
-    from flows.status import print_status, status_data
 
     settings = Settings(database_url=database_url, profile=profile, data_dir=tmp_path)
     data = status_data(settings, limit=500)

@@ -16,8 +16,8 @@ from rich.text import Text
 from extractors.escalation import DisputeState
 from extractors.profile import load_profile
 from extractors.urls import redacted
-from flows.corrections import corrections_status, describe
 from flows.settings import Settings
+from flows.stages.corrections import corrections_status, describe
 from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, redact_url
 

@@ -103,7 +103,7 @@ def render_report(data: ReportData) -> str:
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(
-        resources.files("flows").joinpath("report.html").read_text(encoding="utf-8")
+        resources.files("flows.stages").joinpath("report.html").read_text(encoding="utf-8")
     )
     active_at_end = [w.space for w in data.windows if w.end >= data.end]
     kinds = Counter(t.kind for t in data.transitions)

@@ -2,7 +2,7 @@
 
 Feeds are fetched with conditional GET; every source's outcome (entries, not modified, or a
 recorded reason) updates its fetch state, so `status` shows which sources are failing.
-A live run takes a limited number of new candidates per source (flows/backlog.py), and
+A live run takes a limited number of new candidates per source (flows/stages/backlog.py), and
 unusable entries (no link, a bad link) are one recorded reason per source and run, counted.
 """
 
@@ -27,9 +27,9 @@ from extractors.fetch import Backoff, Fetcher, FetchRequest, FetchResult
 from extractors.health import HealthChange, SourceHealth, health_change
 from extractors.profile import Source
 from extractors.urls import canonical_url, url_key, without_userinfo
-from flows.backlog import oldest_first, waiting_reasons
-from flows.messages import compose_health_alerts
-from flows.pipeline import Candidate, RunContext, log_reasons
+from flows.stages.backlog import oldest_first, waiting_reasons
+from flows.stages.messages import compose_health_alerts
+from flows.stages.pipeline import Candidate, RunContext, log_reasons
 from storage import queries as q
 from storage.db import read_session, write_session
 from storage.outbox import add_alerts

@@ -2,7 +2,7 @@
 
 A transition alert is stored as structured facts (its payload): the event in one sentence,
 the space and severity, the stories behind it (one per story, not per reprint: its outlets,
-one clean link, at most one quoted sentence) and the decision's reason. ``flows.render``
+one clean link, at most one quoted sentence) and the decision's reason. ``flows.stages.render``
 turns those facts into each channel's message; the plain text kept as the alert's body is
 the same rendering, for the console, ``status`` and channels that take text.
 

@@ -38,7 +38,7 @@ def alerts_preview(
 ) -> None:
     """Show a sample alert of one kind: its subject and text, and optionally its HTML."""
     from extractors.profile import load_profile
-    from flows.preview import preview
+    from flows.cli.preview import preview
 
     settings = Settings() if profile is None else Settings(profile=profile)
     message = preview(load_profile(settings.profile), kind.value)

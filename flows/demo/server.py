@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-DEMO_SITE_ROOT = Path(__file__).resolve().parent / "demo_site"
+DEMO_SITE_ROOT = Path(__file__).resolve().parent / "site"
 
 _TEXT_SUFFIXES = {".html", ".htm", ".xml", ".txt", ".json", ".css", ".js"}
 _CONTENT_TYPES = {

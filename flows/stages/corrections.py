@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from extractors.escalation import EscalationRules
 from extractors.profile import Profile
-from flows.tracking import replay_reports
+from flows.stages.tracking import replay_reports
 from storage import corrections as store
 from storage import tracker
 from storage.models import StageTransition

@@ -29,7 +29,7 @@ ProfileOption = Annotated[Path | None, typer.Option("--profile", help="Monitor p
 
 def _scoring(profile: Path | None) -> tuple[Any, Any]:
     """Return the profile's relevance scorer and stage classifier, the whole profile checked."""
-    from flows.pipeline import scoring_of_profile
+    from flows.stages.pipeline import scoring_of_profile
 
     return scoring_of_profile(profile or Settings().profile)
 
@@ -235,7 +235,7 @@ def eval_replay(
     if report_file is not None:
         from datetime import UTC, datetime
 
-        from flows.report import report_from_replay, write_report
+        from flows.stages.report import report_from_replay, write_report
 
         data = report_from_replay(
             items,

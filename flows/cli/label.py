@@ -128,7 +128,7 @@ def export(
     profile: ProfileOption = None,
 ) -> None:
     """Write the corrections in force as labelled JSON Lines (for eval and train)."""
-    from flows.corrections import export_labelled
+    from flows.stages.corrections import export_labelled
     from storage import corrections as store
     from storage.db import read_session
 

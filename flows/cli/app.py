@@ -22,12 +22,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from flows.alerts_cli import alerts_preview
-from flows.evaluation import eval_app
-from flows.label_cli import label, labels_app
-from flows.report import report
+from flows.cli.alerts import alerts_preview
+from flows.cli.evaluation import eval_app
+from flows.cli.label import label, labels_app
+from flows.cli.training import train
 from flows.settings import Settings, apply_prefect_defaults
-from flows.training_cli import train
+from flows.stages.report import report
 
 # The exit code of a run or backfill whose sources did not answer (an outage, not a quiet day).
 SOURCES_SILENT = 3
@@ -80,7 +80,7 @@ def _settings(profile: Path | None = None) -> Settings:
 
 def _checked(profile: Path | None = None, *, database: bool = True) -> Settings:
     """Return the settings once the profile, all it builds, and the database check out."""
-    from flows.pipeline import check_profile
+    from flows.stages.pipeline import check_profile
 
     settings = _settings(profile)
     check_profile(settings.profile)
@@ -229,7 +229,7 @@ def backfill(
 
     Exits 3 when sources did not answer for some days: those stay unfinished for a rerun.
     """
-    from flows.backfill_cli import run_backfill_command
+    from flows.cli.backfill import run_backfill_command
 
     apply_prefect_defaults()
     raise typer.Exit(
@@ -246,7 +246,7 @@ def status(
     limit: Annotated[int, typer.Option(help="Rows per section.")] = 10,
 ) -> None:
     """Show the dispute's stage state, last transitions, recent matches, sources and errors."""
-    from flows.status import print_status, status_data
+    from flows.cli.status import print_status, status_data
 
     settings = _checked(profile)
     data = status_data(settings, limit)
@@ -308,7 +308,7 @@ def topics(
 def alerts_test(profile: ProfileOption = None) -> None:
     """Send a test notification to every configured channel and report each result."""
     from extractors.profile import load_profile
-    from flows.alerts import load_channels, send_test
+    from flows.stages.alerts import load_channels, send_test
 
     settings = _checked(profile, database=False)
     channels, problems = load_channels(
@@ -348,10 +348,10 @@ def demo(
     ] = False,
 ) -> None:
     """Serve a bundled fixture news site on 127.0.0.1 and run the monitor on it, offline."""
-    from flows.demo import run_demo
+    from flows.demo.run import run_demo
     from flows.monitor import configs_from
-    from flows.pipeline import check_profile
     from flows.settings import DEFAULT_PROFILE
+    from flows.stages.pipeline import check_profile
 
     apply_prefect_defaults()
     check_profile(DEFAULT_PROFILE)  # the demo's profile extends the shipped one

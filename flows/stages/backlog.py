@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from extractors.profile import Profile
-from flows.pipeline import Candidate
+from flows.stages.pipeline import Candidate
 from storage import queries as q
 
 _UNDATED = datetime.max.replace(tzinfo=UTC)

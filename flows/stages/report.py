@@ -19,7 +19,7 @@ from flows.settings import Settings
 if TYPE_CHECKING:
     from extractors.escalation import EscalationRules
     from extractors.replay import ReplayAlert
-    from flows.report_page import ReportData, StoryLink
+    from flows.stages.report_page import ReportData, StoryLink
     from storage.report_queries import MatchRow
 
 Classify = Callable[[Any], tuple[bool, str | None, str | None]]
@@ -62,7 +62,7 @@ def _day(text: str, option: str) -> date:
 
 def write_report(data: ReportData, out: Path) -> int:
     """Render ``data`` to ``out``; return the file's size in bytes."""
-    from flows.report_page import render_report
+    from flows.stages.report_page import render_report
 
     out.parent.mkdir(parents=True, exist_ok=True)
     html = render_report(data)
@@ -75,7 +75,7 @@ def report_from_database(settings: Settings, first: date, last: date, now: datet
     from extractors.escalation import EscalationRules, Report
     from extractors.profile import load_profile
     from extractors.timeline import active_windows
-    from flows.report_page import ReportData, SourceTrouble, TransitionEntry
+    from flows.stages.report_page import ReportData, SourceTrouble, TransitionEntry
     from storage import report_queries as rq
     from storage.db import make_engine, migrate, read_session
 
@@ -149,7 +149,7 @@ def _midnight(day: date) -> datetime:
 def _daily(days_and_spaces: Iterable[tuple[date, str]]) -> tuple[Any, ...]:
     from collections import Counter
 
-    from flows.report_page import DailyCount
+    from flows.stages.report_page import DailyCount
 
     counts = Counter(days_and_spaces)
     return tuple(
@@ -159,7 +159,7 @@ def _daily(days_and_spaces: Iterable[tuple[date, str]]) -> tuple[Any, ...]:
 
 def _stories_of_matches(keys: Sequence[str], found: dict[str, MatchRow]) -> tuple[StoryLink, ...]:
     """Return one story per cluster among the evidence, its outlets together, oldest first."""
-    from flows.report_page import StoryLink
+    from flows.stages.report_page import StoryLink
 
     stories: dict[str, list[MatchRow]] = {}
     missing: list[str] = []
@@ -197,7 +197,7 @@ def report_from_replay(
     from extractors.escalation import Report
     from extractors.replay import outlet_host
     from extractors.timeline import active_windows
-    from flows.report_page import ReportData, StoryLink, TransitionEntry
+    from flows.stages.report_page import ReportData, StoryLink, TransitionEntry
 
     dated = [(day, item) for item in items if (day := _item_day(item.published)) is not None]
     if not dated:

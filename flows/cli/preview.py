@@ -12,9 +12,9 @@ from extractors.digest import due_period
 from extractors.escalation import Transition
 from extractors.health import HealthChange
 from extractors.profile import DigestSettings, Profile
-from flows.digest import compose_digest
-from flows.messages import compose_health_alerts, compose_transition_alert
-from flows.render import Message, render
+from flows.stages.digest import compose_digest
+from flows.stages.messages import compose_health_alerts, compose_transition_alert
+from flows.stages.render import Message, render
 from storage.outbox import AlertRecord, PendingAlert
 from storage.tracker import ReportRow
 

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, time
 
 from extractors.escalation import DisputeState, EscalationRules, Report, Transition, advance
 from extractors.profile import Profile
-from flows.messages import compose_transition_alert
-from flows.pipeline import RunContext
+from flows.stages.messages import compose_transition_alert
+from flows.stages.pipeline import RunContext
 from storage import tracker
 from storage.db import Session, write_session
 

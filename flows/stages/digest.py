@@ -14,8 +14,8 @@ from typing import Any
 
 from extractors.digest import DigestPeriod, due_period
 from extractors.profile import Profile
-from flows.messages import SUBJECT_LIMIT, both_clocks, cut_at_word, stories_of
-from flows.pipeline import RunContext
+from flows.stages.messages import SUBJECT_LIMIT, both_clocks, cut_at_word, stories_of
+from flows.stages.pipeline import RunContext
 from storage.db import write_session
 from storage.digest import digest_articles, digest_queued
 from storage.outbox import AlertRecord, add_alerts

@@ -34,7 +34,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from extractors.urls import guard_library_logs, redact_text, redact_url
-from flows.render import Message, render, render_text_html
+from flows.stages.render import Message, render, render_text_html
 from storage import outbox
 from storage.db import make_engine, write_session
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import jinja2
 
-from flows.messages import both_clocks, cut_at_word, event_label, one_line, why
+from flows.stages.messages import both_clocks, cut_at_word, event_label, one_line, why
 from storage.outbox import PendingAlert
 
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
@@ -59,7 +59,7 @@ def top_severity(severities: Sequence[str]) -> str:
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("flows", "templates"),
+        loader=jinja2.PackageLoader("flows.stages", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -20,13 +20,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from flows.demo_server import DEMO_FEEDS, serve_site
+from flows.demo.server import DEMO_FEEDS, serve_site
 from flows.settings import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
     from flows.monitor import AlertConfig
 
-DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
+DEMO_SITE = Path(__file__).resolve().parent / "site"
 
 
 def demo_profile_text(
@@ -76,7 +76,7 @@ def run_demo(
     from flows.monitor import AlertConfig, Steps, prefect_steps, run_monitor
 
     alert_config = alerts or AlertConfig()
-    from flows.pipeline import RunConfig
+    from flows.stages.pipeline import RunConfig
 
     workdir = Path(tempfile.mkdtemp(prefix="straitwatch-demo-"))
     with serve_site(DEMO_SITE) as site:
