@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from extractors.escalation import EscalationRules
-from extractors.labelled import load_labelled
+from extractors.evaluation.labelled import load_labelled
 from extractors.profile import load_profile
 from extractors.urls import canonical_url
 from flows.settings import DEFAULT_PROFILE

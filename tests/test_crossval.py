@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from extractors.crossval import (
+from extractors.evaluation.crossval import (
     cross_validate_stages,
     event_groups,
     grouped_folds,
     held_out_classifiers,
 )
-from extractors.labelled import LabelledItem
+from extractors.evaluation.labelled import LabelledItem
 from extractors.profile import load_profile
 from extractors.stages import StageClassifier
 from tests.test_stage_model import pair_items

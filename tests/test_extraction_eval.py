@@ -2,7 +2,7 @@ import gzip
 import json
 from pathlib import Path
 
-from extractors.extraction_eval import evaluate_comments, evaluate_extraction
+from extractors.evaluation.extraction import evaluate_comments, evaluate_extraction
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 BODY = [

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from extractors.crossval import cross_validate_stages, held_out_classifiers
 from extractors.escalation import EscalationRules
-from extractors.extraction_eval import evaluate_comments, evaluate_extraction
-from extractors.labelled import LabelledItem, load_labelled
+from extractors.evaluation.crossval import cross_validate_stages, held_out_classifiers
+from extractors.evaluation.extraction import evaluate_comments, evaluate_extraction
+from extractors.evaluation.labelled import LabelledItem, load_labelled
+from extractors.evaluation.replay import replay, score_replay
+from extractors.evaluation.scoring import evaluate_relevance, evaluate_stages
 from extractors.profile import Profile, load_profile
 from extractors.relevance import RelevanceScorer
-from extractors.replay import replay, score_replay
-from extractors.scoring_eval import evaluate_relevance, evaluate_stages
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
 

@@ -5,15 +5,15 @@ from pathlib import Path
 import pytest
 
 from extractors.escalation import EscalationRules
-from extractors.labelled import load_labelled
-from extractors.profile import load_profile
-from extractors.replay import (
+from extractors.evaluation.labelled import load_labelled
+from extractors.evaluation.replay import (
     ReplayAlert,
     oracle_classifier,
     outlet_host,
     replay,
     score_replay,
 )
+from extractors.profile import load_profile
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "replay"
 REPO = Path(__file__).resolve().parents[1]

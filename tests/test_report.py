@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from extractors.escalation import EscalationRules, Report
-from extractors.labelled import load_labelled
-from extractors.replay import oracle_classifier, replay
+from extractors.evaluation.labelled import load_labelled
+from extractors.evaluation.replay import oracle_classifier, replay
 from extractors.timeline import ActiveWindow, active_windows
 from flows.stages.report import report_from_replay
 from flows.stages.report_page import (

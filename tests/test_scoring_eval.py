@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from extractors.labelled import LabelledError, load_labelled
+from extractors.evaluation.labelled import LabelledError, load_labelled
+from extractors.evaluation.scoring import evaluate_relevance, evaluate_stages
 from extractors.relevance import Relevance
-from extractors.scoring_eval import evaluate_relevance, evaluate_stages
 from extractors.stages import Stage
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from extractors.crossval import train_from_files, train_model
-from extractors.labelled import LabelledItem, load_labelled
+from extractors.evaluation.crossval import train_from_files, train_model
+from extractors.evaluation.labelled import LabelledItem, load_labelled
 from extractors.profile import load_profile
 from extractors.stage_model import (
     ModelError,

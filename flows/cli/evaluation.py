@@ -50,8 +50,8 @@ def _emit(result: dict[str, Any], as_json: bool, title: str, keys: list[str]) ->
 @eval_app.command("relevance")
 def eval_relevance(path: Path, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """Precision, recall and F1 of the relevance scorer on a labelled JSONL file."""
-    from extractors.labelled import load_labelled
-    from extractors.scoring_eval import evaluate_relevance
+    from extractors.evaluation.labelled import load_labelled
+    from extractors.evaluation.scoring import evaluate_relevance
 
     scorer, _ = _scoring(profile)
     items = load_labelled(path)
@@ -91,14 +91,14 @@ def eval_stages(
     as_json: JsonOption = False,
 ) -> None:
     """Accuracy and macro F1 of the stage decision on relevant labelled items."""
-    from extractors.labelled import load_labelled
-    from extractors.scoring_eval import evaluate_stages
+    from extractors.evaluation.labelled import load_labelled
+    from extractors.evaluation.scoring import evaluate_stages
 
     items = [item for path in paths for item in load_labelled(path)]
     names = ", ".join(path.name for path in paths)
     started = time.perf_counter()
     if cv:
-        from extractors.crossval import cross_validate_stages
+        from extractors.evaluation.crossval import cross_validate_stages
         from extractors.profile import load_profile
         from extractors.stages import StageClassifier
 
@@ -140,7 +140,7 @@ def _confusion_table(confusion: dict[str, dict[str, int]]) -> None:
 @eval_app.command("extraction")
 def eval_extraction(directory: Path, as_json: JsonOption = False) -> None:
     """Extraction quality against ground truth, beside plain trafilatura in the same run."""
-    from extractors.extraction_eval import evaluate_extraction
+    from extractors.evaluation.extraction import evaluate_extraction
 
     result = evaluate_extraction(directory)
     keys = (
@@ -162,7 +162,7 @@ def eval_extraction(directory: Path, as_json: JsonOption = False) -> None:
 @eval_app.command("comments")
 def eval_comments(directory: Path, as_json: JsonOption = False) -> None:
     """Reader-comment leaks into the extracted body text."""
-    from extractors.extraction_eval import evaluate_comments
+    from extractors.evaluation.extraction import evaluate_comments
 
     result = evaluate_comments(directory)
     _emit(result, as_json, f"Comment leaks on {directory.name}", ["pages", "leaks", "leaked_pages"])
@@ -196,15 +196,15 @@ def eval_replay(
 ) -> None:
     """Replay dated items through scoring, staging and the escalation tracker; score alerts."""
     from extractors.escalation import EscalationRules
-    from extractors.labelled import load_labelled
+    from extractors.evaluation.labelled import load_labelled
+    from extractors.evaluation.replay import alerts_json, oracle_classifier, replay, score_replay
     from extractors.profile import load_profile
-    from extractors.replay import alerts_json, oracle_classifier, replay, score_replay
 
     loaded = load_profile(profile or Settings().profile)
     scorer, classifier = _scoring(profile)
     held_out: dict[str, Any] = {}
     if train:
-        from extractors.crossval import held_out_classifiers
+        from extractors.evaluation.crossval import held_out_classifiers
         from extractors.stages import StageClassifier
 
         training = [item for file in train for item in load_labelled(file)]

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from extractors.labelled import ACTIONS, SPACES
+from extractors.evaluation.labelled import ACTIONS, SPACES
 from flows.settings import Settings
 
 labels_app = typer.Typer(help="Analysts' corrections.", no_args_is_help=True)

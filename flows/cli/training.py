@@ -49,7 +49,7 @@ def train(
     ] = False,
 ) -> None:
     """Train the stage model (the second opinion where no direction rule is sure)."""
-    from extractors.crossval import train_from_files
+    from extractors.evaluation.crossval import train_from_files
     from extractors.profile import load_profile
     from extractors.stage_model import file_sha256
     from extractors.stages import StageClassifier

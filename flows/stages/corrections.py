@@ -24,7 +24,7 @@ from storage.models import StageTransition
 
 
 def labelled_item(view: store.CorrectionView) -> dict[str, Any]:
-    """Return a correction as one labelled JSONL object (see extractors/labelled.py)."""
+    """Return a correction as one labelled JSONL object (see extractors/evaluation/labelled.py)."""
     a, c = view.article, view.correction
     text = a.text or "\n".join(a.stage_evidence or a.relevance_evidence or [])
     published = a.published_at or a.first_seen_at

@@ -18,7 +18,7 @@ from flows.settings import Settings
 
 if TYPE_CHECKING:
     from extractors.escalation import EscalationRules
-    from extractors.replay import ReplayAlert
+    from extractors.evaluation.replay import ReplayAlert
     from flows.stages.report_page import ReportData, StoryLink
     from storage.report_queries import MatchRow
 
@@ -195,7 +195,7 @@ def report_from_replay(
     alerts agree. Each item is its own story, as the replay counts them.
     """
     from extractors.escalation import Report
-    from extractors.replay import outlet_host
+    from extractors.evaluation.replay import outlet_host
     from extractors.timeline import active_windows
     from flows.stages.report_page import ReportData, StoryLink, TransitionEntry
 

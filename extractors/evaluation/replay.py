@@ -26,7 +26,7 @@ from extractors.urls import outlet_of, registrable_domain
 
 
 class ReplayItem(Protocol):
-    """What the replay reads of a labelled item (``extractors.labelled.LabelledItem``)."""
+    """What the replay reads of a labelled item (``evaluation.labelled.LabelledItem``)."""
 
     @property
     def id(self) -> str: ...

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from extractors.labelled import SPACES, LabelledItem
+from extractors.evaluation.labelled import SPACES, LabelledItem
 from extractors.relevance import RelevanceScorer
 from extractors.stages import StageClassifier
 

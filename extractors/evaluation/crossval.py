@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from extractors.labelled import LabelledItem, load_labelled
-from extractors.scoring_eval import stage_measures
+from extractors.evaluation.labelled import LabelledItem, load_labelled
+from extractors.evaluation.scoring import stage_measures
 from extractors.stage_model import StageModel, model_text
 from extractors.stages import StageClassifier
 from extractors.training import TrainingSettings, fit_stage_model
