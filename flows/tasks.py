@@ -68,20 +68,20 @@ def fetch_batch(run: RunContext, batch: Sequence[Candidate]) -> Fetched:
         return pipeline.fetch_batch(run, batch)
 
 
-prepare_database = task(pipeline.prepare_database, name="prepare-database", cache_policy=NO_CACHE)
-collect_candidates = task(
-    sources.collect_candidates, name="collect-candidates", cache_policy=NO_CACHE
+prepare_database = task(name="prepare-database", cache_policy=NO_CACHE)(pipeline.prepare_database)
+collect_candidates = task(name="collect-candidates", cache_policy=NO_CACHE)(
+    sources.collect_candidates
 )
-select_new = task(sources.select_new, name="select-new", cache_policy=NO_CACHE)
-extract_batch = task(pipeline.extract_batch, name="extract-batch", cache_policy=NO_CACHE)
-score_batch = task(pipeline.score_batch, name="score-batch", cache_policy=NO_CACHE)
-store_batch = task(pipeline.store_batch, name="store-batch", cache_policy=NO_CACHE)
-update_escalation = task(
-    tracking.update_escalation, name="update-escalation", cache_policy=NO_CACHE
+select_new = task(name="select-new", cache_policy=NO_CACHE)(sources.select_new)
+extract_batch = task(name="extract-batch", cache_policy=NO_CACHE)(pipeline.extract_batch)
+score_batch = task(name="score-batch", cache_policy=NO_CACHE)(pipeline.score_batch)
+store_batch = task(name="store-batch", cache_policy=NO_CACHE)(pipeline.store_batch)
+update_escalation = task(name="update-escalation", cache_policy=NO_CACHE)(
+    tracking.update_escalation
 )
-deliver_alerts = task(alerts.deliver_alerts, name="deliver-alerts", cache_policy=NO_CACHE)
-rebuild_escalation = task(
-    tracking.rebuild_escalation, name="rebuild-escalation", cache_policy=NO_CACHE
+deliver_alerts = task(name="deliver-alerts", cache_policy=NO_CACHE)(alerts.deliver_alerts)
+rebuild_escalation = task(name="rebuild-escalation", cache_policy=NO_CACHE)(
+    tracking.rebuild_escalation
 )
-check_health = task(sources.check_health, name="check-source-health", cache_policy=NO_CACHE)
-queue_digest = task(digest.queue_digest, name="queue-digest", cache_policy=NO_CACHE)
+check_health = task(name="check-source-health", cache_policy=NO_CACHE)(sources.check_health)
+queue_digest = task(name="queue-digest", cache_policy=NO_CACHE)(digest.queue_digest)

@@ -182,7 +182,7 @@ def serve(profile: ProfileOption = None) -> None:
     )
     with server as api_url:
         os.environ["PREFECT_API_URL"] = api_url
-        from prefect.client.schemas.schedules import CronSchedule
+        from prefect.schedules import Cron
 
         from flows.monitor import monitor
 
@@ -193,9 +193,7 @@ def serve(profile: ProfileOption = None) -> None:
         )
         monitor.serve(
             name=loaded.monitor.name,
-            schedule=CronSchedule(
-                cron=loaded.monitor.schedule_cron, timezone=loaded.monitor.timezone
-            ),
+            schedule=Cron(loaded.monitor.schedule_cron, timezone=loaded.monitor.timezone),
             parameters={"profile": str(settings.profile)},
             global_limit=1,
             limit=1,

@@ -13,13 +13,18 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from extractors.evaluation.labelled import ACTIONS, SPACES
 from flows.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from extractors.profile import Profile
 
 labels_app = typer.Typer(help="Analysts' corrections.", no_args_is_help=True)
 console = Console()
@@ -31,12 +36,12 @@ ProfileOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = _FAILED) -> None:
+def _fail(message: str, code: int = _FAILED) -> NoReturn:
     Console(stderr=True, soft_wrap=True).print(f"error: {message}", markup=False, highlight=False)
     raise typer.Exit(code)
 
 
-def _open(profile: Path | None):  # noqa: ANN202 - (profile, engine)
+def _open(profile: Path | None) -> tuple[Profile, Engine]:
     from extractors.profile import load_profile
     from storage.db import make_engine, migrate
 

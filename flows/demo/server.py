@@ -171,9 +171,10 @@ def serve_site(
         raise ValueError(f"the demo site serves loopback addresses only, not {host!r}")
     clock = _as_utc(now or datetime.now(UTC)).replace(microsecond=0)
     httpd = _SiteHTTPServer((host, port), address.version, root.resolve(), clock, log)
-    bound_host, bound_port = httpd.server_address[:2]
-    shown = f"[{bound_host}]" if address.version == 6 else str(bound_host)
-    site = SiteServer(f"http://{shown}:{bound_port}", str(bound_host), int(bound_port), clock)
+    bound, bound_port = httpd.server_address[:2]
+    bound_host = bound.decode() if isinstance(bound, bytes) else str(bound)
+    shown = f"[{bound_host}]" if address.version == 6 else bound_host
+    site = SiteServer(f"http://{shown}:{bound_port}", bound_host, int(bound_port), clock)
     site.routes.update(routes or {})
     httpd.site = site
     # A short poll interval makes leaving the context quick: tests start many servers.
@@ -261,7 +262,7 @@ class _SiteHTTPServer(ThreadingHTTPServer):
             except OSError:
                 pass  # the client already went away
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up (timeouts, byte caps) is normal here; real errors still show.
         if isinstance(sys.exc_info()[1], OSError):
             return

@@ -386,18 +386,17 @@ def _send(
         finally:
             channel.plugin.headers = original
     notify_type = _NOTIFY_TYPES.get(message.severity, apprise.NotifyType.INFO)
-    error = None
+    error: str | None = None
     for attempt in range(tries):
         if handing_over is not None and not handing_over():
             return False, "the claim was taken back before sending (nothing sent)"
         # From here on, the outcome may be unknown.
         with _plugin_log() as captured:
+            captured_error: str | None = None
             try:
                 ok = _notify(channel, message, notify_type)
             except Exception as exc:  # noqa: BLE001 - a plugin's crash is that channel's failure
                 ok, captured_error = False, f"{type(exc).__name__}: {exc}"
-            else:
-                captured_error = None
             text = captured.getvalue()
         if ok:
             return True, None
@@ -500,7 +499,10 @@ def _close_finished(
 ) -> int:
     with write_session(engine) as session:
         pending = outbox.pending_alerts(session, monitor)
-        done, unsure, given_up, left = [], [], [], 0
+        done: list[int] = []
+        unsure: list[int] = []
+        given_up: list[int] = []
+        left = 0
         for alert in pending:
             wanted = [c.name for c in wanted_by(channels, alert.tags)]
             settled = (*alert.sent_channels, *alert.unknown_channels)

@@ -385,8 +385,8 @@ def store_batch(
         stored = q.store_articles(
             session, monitor, [r for _, r in scored.records], now, article_mod.is_near_duplicate
         )
-        for (candidate, record), result in zip(scored.records, stored, strict=True):
-            if result.article_id is None:
+        for (candidate, record), kept in zip(scored.records, stored, strict=True):
+            if kept.article_id is None:
                 # Refused by the database: recorded, and seen, so it is not fetched again.
                 seen.append(
                     q.SeenRecord(
@@ -395,7 +395,7 @@ def store_batch(
                 )
                 errors.append(
                     q.ErrorRecord(
-                        "store", "not_stored", result.error, candidate.source, candidate.url
+                        "store", "not_stored", kept.error or "", candidate.source, candidate.url
                     )
                 )
                 counts.failed += 1
@@ -409,13 +409,13 @@ def store_batch(
                     status,
                     None,
                     False,
-                    result.article_id,
+                    kept.article_id,
                 )
             )
             counts.fetched += 1
-            counts.stored += int(result.created)
-            counts.duplicates += int(not result.created)
-            counts.matches += int(result.created and record.relevant)
+            counts.stored += int(kept.created)
+            counts.duplicates += int(not kept.created)
+            counts.matches += int(kept.created and record.relevant)
         q.record_seen(session, monitor, seen, now)
         q.record_errors(session, monitor, errors, now, run_id)
     log_reasons(errors)

@@ -140,7 +140,9 @@ def _mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _slack_blocks(subject: str, cards: Sequence[dict[str, Any]], footer: str) -> list[dict]:
+def _slack_blocks(
+    subject: str, cards: Sequence[dict[str, Any]], footer: str
+) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",

@@ -183,13 +183,13 @@ def timeline_svg(data: ReportData) -> str:
         marker.set_gid(f"marker-{number}")
         marker.set_url(f"#transition-{number}")
         # Markers too close to label apart share one label ("12–14").
-        lane = groups.setdefault(y, [])
-        if lane and x - lane[-1][-1][0] < (x1 - x0) / 25:
-            lane[-1].append((x, number))
+        row = groups.setdefault(y, [])
+        if row and x - row[-1][-1][0] < (x1 - x0) / 25:
+            row[-1].append((x, number))
         else:
-            lane.append([(x, number)])
-    for y, lane in groups.items():
-        for group in lane:
+            row.append([(x, number)])
+    for y, row in groups.items():
+        for group in row:
             ax.annotate(
                 _numbers([number for _, number in group]),
                 (sum(x for x, _ in group) / len(group), y),

@@ -201,7 +201,7 @@ async def _gather_sitemap(
 ) -> _Gathered:
     got = _Gathered()
     start, end = window or (None, None)
-    queue, seen = [source.url], set()
+    queue, seen = [source.url], set[str]()
     while queue and len(seen) < MAX_SITEMAPS:
         url = queue.pop(0)
         if url in seen:

@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
+from sqlmodel import Session
+
 from extractors.escalation import DisputeState, EscalationRules, Report, Transition, advance
 from extractors.profile import Profile
 from flows.stages.messages import compose_transition_alert
 from flows.stages.pipeline import RunContext
 from storage import tracker
-from storage.db import Session, write_session
+from storage.db import write_session
 
 
 @dataclass(frozen=True)
