@@ -162,9 +162,9 @@ def claim_deliveries(
             update(AlertDelivery)
             .where(
                 col(AlertDelivery.alert_id).in_(chunk),
-                AlertDelivery.channel == channel,
+                col(AlertDelivery.channel) == channel,
                 col(AlertDelivery.status).in_(("pending", "failed")),
-                AlertDelivery.attempts < max_attempts,
+                col(AlertDelivery.attempts) < max_attempts,
             )
             .values(
                 status="claimed",
@@ -194,13 +194,13 @@ def mark_sending(session: Session, alert_ids: Sequence[int], channel: str, token
     """
     marked = 0
     for chunk in chunks(list(alert_ids)):
-        marked += session.execute(  # type: ignore[attr-defined]
+        marked += session.exec(
             update(AlertDelivery)
             .where(
                 col(AlertDelivery.alert_id).in_(chunk),
-                AlertDelivery.channel == channel,
-                AlertDelivery.claimed_by == token,
-                AlertDelivery.status == "claimed",
+                col(AlertDelivery.channel) == channel,
+                col(AlertDelivery.claimed_by) == token,
+                col(AlertDelivery.status) == "claimed",
             )
             .values(status="sending")
         ).rowcount
@@ -222,8 +222,8 @@ def finish_deliveries(
             update(AlertDelivery)
             .where(
                 col(AlertDelivery.alert_id).in_(chunk),
-                AlertDelivery.channel == channel,
-                AlertDelivery.claimed_by == token,
+                col(AlertDelivery.channel) == channel,
+                col(AlertDelivery.claimed_by) == token,
                 col(AlertDelivery.status).in_(("claimed", "sending")),
             )
             .values(

@@ -40,7 +40,9 @@ def insert_ignore(session: Session, model: type[SQLModel], rows: Sequence[dict[s
     if not rows:
         return
     dialect = session.get_bind().dialect.name
+    # A table class has its Table at run time; SQLModel's class is not typed with it.
     table = model.__table__  # type: ignore[attr-defined]
+    stmt: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(table).on_conflict_do_nothing()
     elif dialect == "sqlite":
@@ -233,11 +235,11 @@ def record_seen(
     keys = [r.url_key for r in records]
     existing: dict[str, SeenUrl] = {}
     for chunk in chunks(keys):
-        for row in session.exec(
+        for seen in session.exec(
             select(SeenUrl).where(SeenUrl.monitor == monitor, col(SeenUrl.url_key).in_(chunk))
         ):
-            existing[row.url_key] = row
-    fresh = []
+            existing[seen.url_key] = seen
+    fresh: list[dict[str, Any]] = []
     for record in records:
         row = existing.get(record.url_key)
         if row is None:
@@ -391,7 +393,8 @@ def _article_ids(
                 Article.monitor == monitor, col(Article.canonical_url).in_(chunk)
             )
         ):
-            found[key] = (article_id, cluster_id)
+            if article_id is not None:  # a stored row always has its id
+                found[key] = (article_id, cluster_id)
     return found
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeAlias
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from storage.models import Article, FetchError, RunRecord, Source, StageTransition
 from storage.queries import chunks
@@ -68,7 +70,7 @@ def matches_between(
     Published time decides, as it does for the escalation tracker; found time stands in.
     """
     rows = session.exec(
-        select(*_MATCH_COLUMNS).where(
+        _select_matches().where(
             Article.monitor == monitor,
             col(Article.relevant).is_(True),
             col(Article.space).is_not(None),
@@ -85,7 +87,7 @@ def matches_by_keys(session: Session, monitor: str, keys: Sequence[str]) -> dict
     found: dict[str, MatchRow] = {}
     for chunk in chunks(sorted(set(keys))):
         rows = session.exec(
-            select(*_MATCH_COLUMNS).where(
+            _select_matches().where(
                 Article.monitor == monitor, col(Article.canonical_url).in_(list(chunk))
             )
         ).all()
@@ -105,6 +107,16 @@ _MATCH_COLUMNS = (
     col(Article.space),
     col(Article.action),
 )
+# What those columns hold, in the order ``_match`` takes them.
+_MatchSelect: TypeAlias = (
+    "Select[str, str, str, str, int | None, datetime | None, datetime, str | None, str | None]"
+)
+
+
+def _select_matches() -> _MatchSelect:
+    # SQLModel's select() is typed for at most four columns: the nine are typed by hand.
+    statement: _MatchSelect = select(*_MATCH_COLUMNS)  # type: ignore[call-overload]
+    return statement
 
 
 def _match(
@@ -226,16 +238,17 @@ def matches_of_run(session: Session, run_id: int, limit: int = 200) -> list[RunM
     run = session.get(RunRecord, run_id)
     if run is None:
         return []
+    # SQLModel's select() is typed for at most four columns: the six are typed by hand.
+    columns: Select[str, str, str, str | None, str | None, str] = select(  # type: ignore[call-overload]
+        Article.title,
+        Article.url,
+        Article.outlet,
+        Article.space,
+        Article.action,
+        Article.stage_reason,
+    )
     found = session.exec(
-        select(
-            Article.title,
-            Article.url,
-            Article.outlet,
-            Article.space,
-            Article.action,
-            Article.stage_reason,
-        )
-        .where(
+        columns.where(
             Article.monitor == run.monitor,
             Article.first_seen_at == run.started_at,
             col(Article.relevant).is_(True),
