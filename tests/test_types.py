@@ -1,4 +1,4 @@
-"""The type checker's verdict on extractors/ and storage/, both strict (pyproject)."""
+"""The type checker's verdict: extractors/ and storage/ strict, flows/ checked (pyproject)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import REPO
 
-CHECKED = ["extractors", "storage"]
+CHECKED = ["extractors", "storage", "flows"]
 
 
 def test_mypy_accepts_the_checked_packages() -> None:
