@@ -39,7 +39,17 @@ from storage.db import read_session, write_session
 from storage.status import transitions_between
 
 AlertMode = Literal["summary", "none", "live"]
-ALERT_MODES = ("summary", "none", "live")
+_MODES: dict[str, AlertMode] = {"summary": "summary", "none": "none", "live": "live"}
+ALERT_MODES = tuple(_MODES)
+
+
+def alert_mode(value: str) -> AlertMode:
+    """Return ``value`` as an alert mode; raise ValueError naming the valid ones if it is not."""
+    try:
+        return _MODES[value]
+    except KeyError:
+        raise ValueError(f"alerts must be one of {ALERT_MODES}, not {value!r}") from None
+
 
 # Set (by the CLI on Ctrl-C) to stop after the slice in progress.
 STOP = threading.Event()
@@ -167,8 +177,7 @@ def run_backfill(
     answer stays unfinished and is listed under ``incomplete``; then no summary is sent (it
     would report an outage as a quiet day) and the history is rebuilt by the rerun.
     """
-    if alerts not in ALERT_MODES:
-        raise ValueError(f"alerts must be one of {ALERT_MODES}, not {alerts!r}")
+    alerts = alert_mode(alerts)
     now = now or datetime.now(UTC)
     steps = steps or Steps()
     quiet_libraries()

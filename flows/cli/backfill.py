@@ -60,6 +60,7 @@ def run_backfill_command(
     config, _ = configs_from(settings)
     run = RunContext.build(config)
     prepare_database(run)
+    mode = bf.alert_mode(alerts)
     plan = bf.plan_backfill(run.profile, first, last, sources)
 
     def ask_to_stop(signum: int, frame: Any) -> None:
@@ -91,7 +92,7 @@ def run_backfill_command(
                     start=first,
                     end=last,
                     sources=sources,
-                    alerts=alerts,  # type: ignore[arg-type]
+                    alerts=mode,
                     dry_run=dry_run,
                     profile=str(settings.profile),
                     force=force,

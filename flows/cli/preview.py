@@ -22,24 +22,30 @@ KINDS = ("escalation", "de-escalation", "health", "digest")
 _AT = datetime(2026, 3, 2, 6, 40, tzinfo=UTC)
 
 
-def _report(n: int, outlet: str, space: str, title: str, quote: str, **extra: object) -> ReportRow:
+def _report(
+    n: int,
+    outlet: str,
+    space: str,
+    title: str,
+    quote: str,
+    cluster_id: int | None = None,
+    reason: str = "",
+    action: str = "step",
+) -> ReportRow:
     host = outlet.lower().replace(" ", "-")
-    values: dict[str, object] = {
-        "article_id": n,
-        "canonical_url": f"https://{host}.example/news/{n}",
-        "cluster_id": None,
-        "outlet": outlet,
-        "at": _AT - timedelta(hours=4 - n),
-        "space": space,
-        "action": "step",
-        "title": title,
-        "url": f"https://{host}.example/news/{n}?utm_source=rss",
-        "evidence": (title, quote),
-        "reason": "",
-        "confidence": None,
-    }
-    values.update(extra)
-    return ReportRow(**values)  # type: ignore[arg-type]
+    return ReportRow(
+        article_id=n,
+        canonical_url=f"https://{host}.example/news/{n}",
+        cluster_id=cluster_id,
+        outlet=outlet,
+        at=_AT - timedelta(hours=4 - n),
+        space=space,
+        action=action,
+        title=title,
+        url=f"https://{host}.example/news/{n}?utm_source=rss",
+        evidence=(title, quote),
+        reason=reason,
+    )
 
 
 def _transition(kind: str, space: str, severity: str, reports: list[ReportRow]) -> Transition:

@@ -13,7 +13,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -113,11 +113,11 @@ def run_demo(
     return 0 if first["alerts_sent"] >= 1 and second["alerts_sent"] == 0 else 1
 
 
-def _show_run(console: Console, summary: dict[str, object]) -> None:
+def _show_run(console: Console, summary: dict[str, Any]) -> None:
     console.print(
         f"new articles {summary['new']} · stored {summary['stored']} · matches "
         f"{summary['matches']} · no body {summary['no_body']} · failed {summary['failed']} · "
-        f"transitions {escape(', '.join(summary['transitions']) or 'none')} · alerts sent "  # type: ignore[arg-type]
+        f"transitions {escape(', '.join(summary['transitions']) or 'none')} · alerts sent "
         f"{summary['alerts_sent']}"
     )
 
