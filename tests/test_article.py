@@ -1,3 +1,4 @@
+import codecs
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -113,6 +114,17 @@ def test_whatwg_labels_read_windows_code_pages():
     assert "l’accord été" in decode_page(raw)
     assert decode_page("déjà vu".encode()) == "déjà vu"
     assert decode_page(b"\xef\xbb\xbfplain") == "plain"
+    assert decode_page(codecs.BOM_UTF16_BE + "plain".encode("utf-16-be")) == "plain"
+
+
+def test_declared_charsets_give_way_in_order():
+    # Valid UTF-8 wins over a header that says otherwise.
+    assert decode_page("Séoul".encode(), "text/html; charset=iso-8859-1") == "Séoul"
+    # A server's default "utf-8" in the header, the page's own charset in its meta tag.
+    html = '<html><head><meta charset="euc-kr"></head><body>한일 외교장관 회담</body></html>'
+    decoded = decode_page(html.encode("cp949"), "text/html; charset=utf-8")
+    assert "한일 외교장관 회담" in decoded
+    assert "\ufffd" not in decoded
 
 
 @pytest.mark.parametrize(
