@@ -53,7 +53,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from extractors.article import ExtractionFailure, decode_page, extract_article  # noqa: E402
-from extractors.extraction_eval import (  # noqa: E402
+from extractors.evaluation.extraction import (  # noqa: E402
     _page_index,
     _segment_truth,
     _segments_satisfied,

@@ -2,7 +2,7 @@
 
 trafilatura does the extraction. This module decides what it is given (decoded text, with
 the HTTP and in-page charset honoured), which options it runs with (measured, see
-extraction_eval), and what counts as "no article here".
+evaluation.extraction), and what counts as "no article here".
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def extract_article(
     """Return the article on a page, or why there is none.
 
     Comments are excluded and trafilatura favours precision: both measured on the
-    evaluation corpus (extraction_eval). Bodies under MIN_BODY_CHARS are "no_body".
+    evaluation corpus (evaluation.extraction). Bodies under MIN_BODY_CHARS are "no_body".
     """
     if not content or not content.strip():
         return ExtractionFailure(url, "empty", "no content")
