@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, VENV_BIN, cli_env, rows, run_cli
 from tests.e2e.history_site import DAY_OF_STEP, history_profile, serve_history
+from tests.support.cli import cli_env, run_cli
+from tests.support.db import rows
+from tests.support.paths import REPO, VENV_BIN
 
 pytestmark = pytest.mark.e2e
 WINDOW = ["--from", "2019-08-18", "--to", "2019-08-23"]  # six day slices

@@ -20,7 +20,7 @@ from flows.artifacts import escape_markdown
 from flows.demo import DEMO_SITE, demo_profile_text
 from flows.demo_server import serve_site
 from flows.tasks import host_limit_name
-from tests.conftest import cli_env, run_cli
+from tests.support.cli import cli_env, run_cli
 
 pytestmark = pytest.mark.e2e
 HOSTILE = "[click](http://evil.example/x) <img src=x onerror=alert(1)>"

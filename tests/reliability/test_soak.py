@@ -31,9 +31,12 @@ import pytest
 from flows.alerts import _delivery_key
 from flows.cli import SOURCES_SILENT
 from storage.outbox import PendingAlert
-from tests.conftest import REPO, VENV_BIN, SmtpSink, cli_env, rows
 from tests.reliability.conftest import Tally, profile_text
 from tests.reliability.soak_site import STEPS, serve_soak_site
+from tests.support.cli import cli_env
+from tests.support.db import rows
+from tests.support.mail import SmtpSink
+from tests.support.paths import REPO, VENV_BIN
 
 pytestmark = pytest.mark.e2e
 
