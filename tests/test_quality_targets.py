@@ -18,8 +18,7 @@ from extractors.replay import replay, score_replay
 from extractors.scoring_eval import evaluate_relevance, evaluate_stages
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.corpus
 
