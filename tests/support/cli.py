@@ -29,13 +29,17 @@ def cli_env(tmp_path: Path, prefect_api: str | None = None, **extra: str) -> dic
     return env
 
 
+def straitwatch_command() -> str:
+    """The installed straitwatch command of this virtualenv (else whichever is on PATH)."""
+    return shutil.which("straitwatch", path=str(VENV_BIN)) or "straitwatch"
+
+
 def run_cli(
     args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed straitwatch command; return the finished process."""
-    exe = shutil.which("straitwatch", path=str(VENV_BIN)) or "straitwatch"
     return subprocess.run(  # noqa: S603 - our own command
-        [exe, *args],
+        [straitwatch_command(), *args],
         env=env,
         cwd=cwd or REPO,
         capture_output=True,
