@@ -16,6 +16,8 @@ from flows.stages.messages import one_line
 from storage import outbox
 from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, write_session
+from tests.support.cli import cli_env, run_cli
+from tests.support.net import free_port
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 received: dict[str, list[tuple[str, str]]] = {}
@@ -211,8 +213,6 @@ def test_a_failure_is_led_by_its_cause(error: str, cause: str) -> None:
 
 
 def test_alerts_test_names_the_cause_and_never_the_secret(tmp_path: Path) -> None:
-    from tests.conftest import cli_env, free_port, run_cli
-
     port = free_port()  # nothing listens there
     hook = f"json://127.0.0.1:{port}/hooks/PATHSECRETTOKEN"
     mail = f"mailto://alerts:MAILSECRET@127.0.0.1:{port}?from=a@example.org&to=b@example.org"

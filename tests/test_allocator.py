@@ -7,15 +7,13 @@ import os
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from flows import allocator, backfill, monitor
 from flows.monitor import AlertConfig, Steps
 from flows.stages.pipeline import RunConfig, RunContext
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
 
 needs_glibc = pytest.mark.skipif(
     allocator.glibc() is None, reason="the tuning applies to glibc on Linux only"

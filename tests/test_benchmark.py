@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from flows import allocator
+from tests.support.paths import REPO
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "pipeline.py"
+SCRIPT = REPO / "benchmarks" / "pipeline.py"
 
 PAGES = {
     "harbour-ferry": (

@@ -19,8 +19,7 @@ from storage import corrections as store
 from storage import tracker
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import Article, Correction, StageTransition
-
-from .conftest import cli_env, run_cli
+from tests.support.cli import cli_env, run_cli
 
 DAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 KEY = "escalation:security:2026-11-02"

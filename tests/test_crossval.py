@@ -4,7 +4,6 @@ sees the items it is tested on."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +16,10 @@ from extractors.evaluation.crossval import (
 from extractors.evaluation.labelled import LabelledItem
 from extractors.profile import load_profile
 from extractors.stages import StageClassifier
+from tests.support.paths import REPO
 from tests.test_stage_model import pair_items
 
-SHIPPED = Path(__file__).resolve().parents[1] / "seeds" / "monitor.toml"
+SHIPPED = REPO / "seeds" / "monitor.toml"
 
 
 def item(i: str, published: str, space: str | None, group: str = "") -> LabelledItem:

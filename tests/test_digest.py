@@ -12,7 +12,7 @@ from flows.stages.digest import compose_digest
 from flows.stages.render import render
 from storage.outbox import PendingAlert
 from storage.tracker import ReportRow
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def test_a_daily_digest_is_due_from_its_hour_in_the_monitor_zone() -> None:

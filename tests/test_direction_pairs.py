@@ -7,15 +7,12 @@ subject, so a decision made from which words occur cannot get both sides right.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from extractors.direction import DirectionReader, DirectionRules
 from extractors.profile import load_profile
 from extractors.stages import StageClassifier
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
 
 # (language, headline, lead, expected space, expected action or None)
 Side = tuple[str, str, str, str | None]

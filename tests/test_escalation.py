@@ -14,10 +14,10 @@ from extractors.escalation import (
     independent_count,
 )
 from extractors.profile import ProfileError, load_profile
+from tests.support.paths import REPO
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 RULES = EscalationRules()
-REPO = Path(__file__).resolve().parents[1]
 
 
 def day(n: float) -> datetime:

@@ -8,7 +8,7 @@ import pytest
 
 from extractors.profile import ProfileError, load_profile, require_seed
 from flows.stages.pipeline import check_profile
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SHIPPED = REPO / "seeds" / "monitor.toml"
 

@@ -18,8 +18,7 @@ from extractors.profile import Profile, load_profile
 from extractors.relevance import RelevanceScorer
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.corpus
 

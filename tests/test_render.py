@@ -28,7 +28,9 @@ from flows.stages.render import render
 from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.tracker import ReportRow
-from tests.conftest import REPO, SmtpSink, decoded_subject
+from tests.support.cli import cli_env, run_cli
+from tests.support.mail import SmtpSink, decoded_subject
+from tests.support.paths import REPO
 
 AT = datetime(2019, 8, 22, 9, 30, tzinfo=UTC)
 HOSTILE = [
@@ -289,8 +291,6 @@ def test_health_changes_roll_up_into_one_notice_per_kind_with_a_stable_key() -> 
 
 @pytest.mark.parametrize("kind", ["escalation", "de-escalation", "health", "digest"])
 def test_alerts_preview_shows_each_kind_as_its_channels_get_it(tmp_path: Path, kind: str) -> None:
-    from tests.conftest import cli_env, run_cli
-
     html, slack = tmp_path / "alert.html", tmp_path / "slack.json"
     args = ["alerts", "preview", "--kind", kind, "--html", str(html), "--slack", str(slack)]
     done = run_cli(args, cli_env(tmp_path), timeout=120)

@@ -14,10 +14,10 @@ from extractors.evaluation.replay import (
     score_replay,
 )
 from extractors.profile import load_profile
+from tests.support.paths import CORPUS, REPO
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "replay"
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / ".." / "shared" / "corpus" / "replay"
+REPLAY_CORPUS = CORPUS / "replay"
 
 
 def fixture_gold() -> dict:
@@ -103,10 +103,10 @@ def test_score_replay_by_hand():
 
 @pytest.mark.corpus
 def test_oracle_replay_hits_every_required_event_without_false_alerts():
-    if not CORPUS.is_dir():
-        pytest.skip(f"replay corpus not found at {CORPUS.resolve()}")
-    items = load_labelled(CORPUS / "replay-dev.jsonl")
-    gold = json.loads((CORPUS / "gold-dev.json").read_text(encoding="utf-8"))
+    if not REPLAY_CORPUS.is_dir():
+        pytest.skip(f"replay corpus not found at {REPLAY_CORPUS.resolve()}")
+    items = load_labelled(REPLAY_CORPUS / "replay-dev.jsonl")
+    gold = json.loads((REPLAY_CORPUS / "gold-dev.json").read_text(encoding="utf-8"))
     rules = EscalationRules.from_profile(load_profile(REPO / "seeds" / "monitor.toml"))
     score = score_replay(replay(items, oracle_classifier, rules), gold)
     assert score["misses"] == []

@@ -11,7 +11,6 @@ from extractors.evaluation.scoring import evaluate_relevance, evaluate_stages
 from extractors.relevance import Relevance
 from extractors.stages import Stage
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).resolve().parent / "fixtures" / "labelled" / "tiny.jsonl"
 
 

@@ -21,9 +21,9 @@ from extractors.stage_model import (
 )
 from extractors.stages import StageClassifier
 from extractors.training import TrainingSettings, fit_stage_model
+from tests.support.paths import REPO
 from tests.test_direction_pairs import PAIRS
 
-REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "seeds" / "monitor.toml"
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from extractors.profile import load_profile
 from extractors.stages import StageClassifier
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from flows.cli.status import linked, print_status, status_data, strength
 from flows.settings import Settings
 from storage import outbox
 from storage.db import make_engine, migrate, write_session
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 

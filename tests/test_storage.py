@@ -18,6 +18,7 @@ from storage import outbox, tracker
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertOutbox, Article, SeenUrl, StoryCluster
+from tests.support.paths import REPO
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -282,7 +283,6 @@ def test_a_key_twice_in_one_batch_is_created_once(database_url: str) -> None:
 
 
 def test_the_profiles_attempt_limit_decides_retries(tmp_path: Path, database_url: str) -> None:
-    repo = Path(__file__).resolve().parents[1]
     _engine(database_url)
     link = "https://news.example.org/2026/03/01/flaky-story"
     key = url_key(canonical_url(link))
@@ -295,7 +295,7 @@ def test_the_profiles_attempt_limit_decides_retries(tmp_path: Path, database_url
     for limit in (1, 3):
         profile = tmp_path / f"attempts-{limit}.toml"
         profile.write_text(
-            f'extends = "{repo / "seeds" / "monitor.toml"}"\n[fetch]\nmax_attempts = {limit}\n',
+            f'extends = "{REPO / "seeds" / "monitor.toml"}"\n[fetch]\nmax_attempts = {limit}\n',
             encoding="utf-8",
         )
         run = RunContext.build(RunConfig(db_url=database_url, profile_path=profile))

@@ -8,8 +8,8 @@ import pytest
 
 from extractors.profile import Profile, load_profile
 from extractors.topics import derive_topics
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.cli import cli_env, run_cli
+from tests.support.paths import REPO
 
 SEED = """Harbor ministers of Aland and Borea met on Monday over the fishing quota row.
 Aland said the fishing quota row had lasted a decade, and Borea blamed the Aland
@@ -139,8 +139,6 @@ def test_shipped_seed_topics_come_from_the_seed() -> None:
 
 
 def test_the_topics_command_names_the_seed_by_its_title(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import cli_env, run_cli
-
     done = run_cli(["topics", "--top", "3"], cli_env(tmp_path), timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     out = " ".join(done.stdout.split())

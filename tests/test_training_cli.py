@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from extractors.stage_model import file_sha256
-from tests.conftest import REPO, cli_env, run_cli
+from tests.support.cli import cli_env, run_cli
+from tests.support.paths import REPO
 from tests.test_stage_model import pair_items
 
 pytest.importorskip("sklearn")

@@ -12,8 +12,10 @@ import pytest
 from flows.backfill import run_backfill
 from flows.monitor import AlertConfig
 from flows.stages.pipeline import RunConfig
-from tests.conftest import REPO, decoded_subject, rows
 from tests.e2e.history_site import history_profile, serve_history
+from tests.support.db import rows
+from tests.support.mail import decoded_subject
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 DAY = datetime(2019, 8, 22, tzinfo=UTC)

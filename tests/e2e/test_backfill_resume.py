@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -15,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, VENV_BIN, cli_env, rows, run_cli
 from tests.e2e.history_site import DAY_OF_STEP, history_profile, serve_history
+from tests.support.cli import cli_env, run_cli, straitwatch_command
+from tests.support.db import rows
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 WINDOW = ["--from", "2019-08-18", "--to", "2019-08-23"]  # six day slices
@@ -32,9 +33,8 @@ def _snapshot(url: str) -> dict[str, object]:
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    exe = shutil.which("straitwatch", path=str(VENV_BIN)) or "straitwatch"
     return subprocess.Popen(
-        [exe, *args],
+        [straitwatch_command(), *args],
         env=env,
         cwd=REPO,
         text=True,  # noqa: S603

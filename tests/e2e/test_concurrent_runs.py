@@ -16,8 +16,8 @@ from flows.demo.run import DEMO_SITE, demo_profile_text
 from flows.demo.server import serve_site
 from flows.monitor import AlertConfig, Steps, run_monitor
 from flows.stages.pipeline import RunConfig
-from tests.conftest import decoded_subject
 from tests.e2e.history_site import DAY_OF_STEP, history_profile, serve_history
+from tests.support.mail import decoded_subject
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, run_cli
+from tests.support.cli import cli_env, run_cli
+from tests.support.mail import decoded_subject
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +24,6 @@ def test_demo_prints_the_alert_and_a_silent_second_run(tmp_path: Path) -> None:
 
 
 def test_demo_send_delivers_to_the_configured_channel(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import decoded_subject
-
     env = cli_env(tmp_path, STRAITWATCH_APPRISE_URLS=smtp_server.url())
     done = run_cli(["demo", "--send"], env, timeout=180)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -15,8 +15,10 @@ from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, text
 
-from tests.conftest import REPO, VENV_BIN, cli_env, decoded_subject
 from tests.e2e.history_site import DAY_OF_STEP, history_profile, serve_history
+from tests.support.cli import cli_env
+from tests.support.mail import decoded_subject
+from tests.support.paths import REPO, VENV_BIN
 
 pytestmark = pytest.mark.e2e
 PREFECT = shutil.which("prefect", path=str(VENV_BIN)) or "prefect"

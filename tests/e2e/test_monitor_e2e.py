@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import time
-from email.header import decode_header, make_header
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,8 @@ from flows.artifacts import escape_markdown
 from flows.demo.run import DEMO_SITE, demo_profile_text
 from flows.demo.server import serve_site
 from flows.tasks import host_limit_name
-from tests.conftest import cli_env, run_cli
+from tests.support.cli import cli_env, run_cli
+from tests.support.mail import decoded_subject
 
 pytestmark = pytest.mark.e2e
 HOSTILE = "[click](http://evil.example/x) <img src=x onerror=alert(1)>"
@@ -96,10 +96,6 @@ def _check_the_run_in_prefect(prefect_api: str, summary: dict) -> None:
     assert "s3cretpass" not in " ".join(logs) + markdown
 
 
-def _subject(message) -> str:  # type: ignore[no-untyped-def]
-    return str(make_header(decode_header(message["Subject"])))
-
-
 def _body(message) -> str:  # type: ignore[no-untyped-def]
     if message.is_multipart():
         parts = [p.get_payload(decode=True) for p in message.walk() if not p.is_multipart()]
@@ -131,7 +127,7 @@ def test_two_outlets_one_email_then_silence(
 
         assert len(smtp_server.messages) == 1
         message = smtp_server.messages[0]
-        subject = _subject(message)
+        subject = decoded_subject(message)
         assert subject.startswith("Security escalation: ") and len(subject) <= 90, subject
         body = _body(message)
         assert "Stories" in body and "Confirmed " in body

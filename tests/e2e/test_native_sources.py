@@ -12,7 +12,8 @@ from extractors.profile import load_profile
 from flows.demo.server import serve_site
 from flows.monitor import AlertConfig, Steps, run_monitor
 from flows.stages.pipeline import RunConfig
-from tests.conftest import REPO, rows
+from tests.support.db import rows
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 SITE = REPO / "tests" / "fixtures" / "native"

@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, cli_env, free_port, run_cli
+from tests.support.cli import cli_env, run_cli
+from tests.support.net import free_port
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 

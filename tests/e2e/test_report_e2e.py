@@ -11,8 +11,8 @@ import pytest
 
 from flows.demo.run import DEMO_SITE, demo_profile_text
 from flows.demo.server import serve_site
-from tests.conftest import cli_env, run_cli
 from tests.e2e.browser import RecordingProxy, colours, dom_after_scripts, screenshot
+from tests.support.cli import cli_env, run_cli
 
 pytestmark = pytest.mark.e2e
 

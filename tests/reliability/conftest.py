@@ -20,9 +20,9 @@ import pytest
 
 from flows.demo.run import DEMO_SITE
 from flows.demo.server import DEMO_FEEDS, SiteServer, serve_site
-from tests.conftest import REPO
 from tests.reliability.hostile import HostileServer, reply, serve_hostile
 from tests.reliability.pages import Item, plain_story, rss
+from tests.support.paths import REPO
 
 PARENT_PROFILE = REPO / "seeds" / "monitor.toml"
 _RECORDS = pytest.StashKey[list[dict[str, Any]]]()

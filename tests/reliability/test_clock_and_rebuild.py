@@ -14,8 +14,8 @@ from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertOutbox, Article
 from tests.reliability.conftest import Tally
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 

@@ -15,9 +15,11 @@ from sqlalchemy import update
 
 from storage.db import make_engine, write_session
 from storage.models import Article
-from tests.conftest import cli_env, free_port, run_cli, smtp_at
 from tests.reliability.conftest import Tally, demo_sources, profile_text, query
 from tests.reliability.test_faults import killed, mail_url
+from tests.support.cli import cli_env, run_cli
+from tests.support.mail import smtp_at
+from tests.support.net import free_port
 
 
 def _text(message: Message) -> str:

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 
 from flows.demo.server import SiteServer
-from tests.conftest import REPO, SmtpSink, cli_env, free_port, run_cli, smtp_at
 from tests.reliability.conftest import (
     Tally,
     Workspace,
@@ -35,6 +34,10 @@ from tests.reliability.conftest import (
     query,
 )
 from tests.reliability.hostile import HostileServer, reply
+from tests.support.cli import cli_env, run_cli
+from tests.support.mail import SmtpSink, smtp_at
+from tests.support.net import free_port
+from tests.support.paths import REPO
 
 KILLER = Path(__file__).resolve().parent / "killer.py"
 

@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import time
-from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,13 @@ import pytest
 
 from extractors.fetch import Fetcher, FetchPolicy
 from storage.db import redact_url
-from tests.conftest import REPO, SmtpSink, cli_env, free_port, run_cli
 from tests.reliability.conftest import SourceSpec, Tally, Workspace, demo_sources, profile_text
 from tests.reliability.hostile import HostileServer, redirect, reply
 from tests.reliability.pages import Item, article, rss, security_story
+from tests.support.cli import cli_env, run_cli
+from tests.support.mail import SmtpSink, decoded_subject
+from tests.support.net import free_port
+from tests.support.paths import REPO
 
 SECOND_REPORT = [
     "South Korea's defence ministry announced on Monday that it has suspended GSOMIA, the "
@@ -153,10 +155,6 @@ def test_each_recorded_reason_is_in_the_run_log(
     assert "http_410" in caplog.text and hostile.url("/logged/gone") in caplog.text
 
 
-def _subject(message: Any) -> str:
-    return str(make_header(decode_header(message["Subject"])))
-
-
 def test_a_hostile_title_never_reaches_the_mail_headers(
     tmp_path: Path, demo_site: Any, hostile: HostileServer, smtp_server: SmtpSink, tally: Tally
 ) -> None:
@@ -196,7 +194,7 @@ def test_a_hostile_title_never_reaches_the_mail_headers(
     assert summary["alerts_sent"] == 1, summary
     assert not injected, injected
     assert recipients == {"desk@example.org"}
-    assert all("\n" not in _subject(m) and "\r" not in _subject(m) for m in messages)
+    assert all("\n" not in decoded_subject(m) and "\r" not in decoded_subject(m) for m in messages)
     assert "victim" in body or "Seoul ends pact" in body  # the title is there, as text
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, run_cli
 from tests.reliability.conftest import (
     PARENT_PROFILE,
     SourceSpec,
@@ -24,6 +23,7 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.hostile import HostileServer, reply
 from tests.reliability.pages import Item, plain_story, rss, security_story
+from tests.support.cli import cli_env, run_cli
 
 RSS = "application/rss+xml"
 MARKUP = "[/bold] [red]unclosed [link=javascript:x]"

@@ -31,9 +31,12 @@ import pytest
 from flows.cli.app import SOURCES_SILENT
 from flows.stages.alerts import _delivery_key
 from storage.outbox import PendingAlert
-from tests.conftest import REPO, VENV_BIN, SmtpSink, cli_env, rows
 from tests.reliability.conftest import Tally, profile_text
 from tests.reliability.soak_site import STEPS, serve_soak_site
+from tests.support.cli import cli_env, straitwatch_command
+from tests.support.db import rows
+from tests.support.mail import SmtpSink
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -110,7 +113,7 @@ class Proc:
 
 def _start(name: str, args: list[str], env: dict[str, str], kill_after: float | None) -> Proc:
     process = subprocess.Popen(  # noqa: S603 - our own command
-        [str(VENV_BIN / "straitwatch"), *args],
+        [straitwatch_command(), *args],
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,
