@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 # Each room, and the top-level modules it may not import (by prefix).
 RULES = {
