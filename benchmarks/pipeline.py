@@ -529,7 +529,7 @@ def report(result: dict[str, Any]) -> str:
         f"allocator           {r['allocator'] or 'as the system set it'}",
         f"counts              {r['counts']} (consistent: {r['counts_ok']})",
         f"benchmark host      {', '.join(host['allowed_networks'])} allowed; per-host "
-        f"concurrency {host['per_host_concurrency']}, delay {host['per_host_delay_seconds']} s "
+        f"concurrency {host['per_host_concurrency']}, delay {host['per_host_delay_seconds']} s, "
         f"{host['max_candidates_per_source']} candidates per source per run "
         "(shipped profile: 2, 1.0 s, 200)",
         f"medians of {r['runs']} run(s); total {r['total_s']:.0f} s",
