@@ -49,13 +49,13 @@ def _persist(
     rows: Sequence[tracker.ReportRow],
     now: datetime,
     mode: str,
-    silent: bool,
-    quiet_before: datetime | None = None,
+    quiet_before: datetime | None,
 ) -> EscalationOutcome:
     """Save the state and each decided transition with its alert, in the caller's transaction.
 
-    Alerts are silenced when ``silent``, and so is each transition whose corroboration was
-    reached before ``quiet_before`` (old news a live run learns of late).
+    One rule decides which alerts are silenced, whoever decided the transition: those whose
+    corroboration was reached before ``quiet_before`` (old news, learnt of late or rebuilt
+    by a backfill). ``None`` silences nothing.
     """
     monitor = profile.monitor.name
     known = tracker.transition_keys(session, monitor)
@@ -81,7 +81,7 @@ def _persist(
             profile, t, [evidence[k] for k in t.evidence if k in evidence], active
         )
         late = quiet_before is not None and _corroborated_at(t) < quiet_before
-        alerts.append(replace(text, status="silenced" if silent or late else "pending"))
+        alerts.append(replace(text, status="silenced" if late else "pending"))
     tracker.save_escalation(
         session, monitor, state.to_json(), records, alerts, [r.article_id for r in rows], now
     )
@@ -94,9 +94,7 @@ def _persist(
     )
 
 
-def update_escalation(
-    run: RunContext, now: datetime, *, silent: bool = False, mode: str = "live"
-) -> EscalationOutcome:
+def update_escalation(run: RunContext, now: datetime, *, mode: str = "live") -> EscalationOutcome:
     """Feed newly staged matches to the tracker; persist state, history and alerts together."""
     profile, rules = run.profile, run.escalation
     with write_session(run.engine) as session:
@@ -113,7 +111,6 @@ def update_escalation(
             rows,
             now,
             mode,
-            silent,
             quiet_before=now - rules.live_horizon,
         )
 
@@ -146,7 +143,7 @@ def rebuild_escalation(
         # taken the reports a live run stored a moment ago and was about to decide on).
         quiet_before = now - rules.live_horizon if silent else None
         return _persist(
-            session, profile, state, decided, rows, now, mode, False, quiet_before=quiet_before
+            session, profile, state, decided, rows, now, mode, quiet_before=quiet_before
         )
 
 
