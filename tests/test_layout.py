@@ -13,7 +13,14 @@ from tests.support.paths import REPO
 RULES = {
     "extractors": ("flows", "storage", "prefect"),
     "storage": ("flows", "prefect"),
-    "flows/stages": ("prefect", "flows.cli", "flows.demo", "flows.monitor", "flows.backfill"),
+    "flows/stages": (
+        "prefect",
+        "typer",
+        "flows.cli",
+        "flows.demo",
+        "flows.monitor",
+        "flows.backfill",
+    ),
 }
 
 

@@ -25,9 +25,9 @@ from rich.text import Text
 from flows.cli.alerts import alerts_preview
 from flows.cli.evaluation import eval_app
 from flows.cli.label import label, labels_app
+from flows.cli.report import report
 from flows.cli.training import train
 from flows.settings import Settings, apply_prefect_defaults
-from flows.stages.report import report
 
 # The exit code of a run or backfill whose sources did not answer (an outage, not a quiet day).
 SOURCES_SILENT = 3

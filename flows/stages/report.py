@@ -1,4 +1,4 @@
-"""``straitwatch report``: the dispute over a window as one self-contained HTML file.
+"""The dispute over a window as one self-contained HTML file (``straitwatch report``).
 
 The page is drawn from the monitor's database, or (``straitwatch eval replay --report``)
 from a replay of dated, labelled items: both build the same plain ``ReportData``.
@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from flows.settings import Settings
 
@@ -23,41 +21,6 @@ if TYPE_CHECKING:
     from storage.report_queries import MatchRow
 
 Classify = Callable[[Any], tuple[bool, str | None, str | None]]
-
-
-def report(
-    start: Annotated[
-        str | None, typer.Option("--from", help="First day, YYYY-MM-DD. Default: 90 days back.")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (included). Default: today.")
-    ] = None,
-    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
-    profile: Annotated[
-        Path | None, typer.Option("--profile", help="Monitor profile (TOML).")
-    ] = None,
-) -> None:
-    """Write the dispute over a window as one HTML file: fronts, transitions, matches, sources."""
-    settings = Settings()
-    if profile is not None:
-        settings = settings.model_copy(update={"profile": profile.resolve()})
-    last = _day(end, "--to") if end else datetime.now(UTC).date()
-    first = _day(start, "--from") if start else last - timedelta(days=89)
-    if first > last:
-        raise typer.BadParameter("--from must not be after --to")
-    data = report_from_database(settings, first, last, datetime.now(UTC))
-    size = write_report(data, out)
-    typer.echo(
-        f"wrote {out} ({size // 1024} KB): {len(data.transitions)} transitions, "
-        f"{sum(c.count for c in data.daily)} matches, {first} to {last}"
-    )
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{option} must be YYYY-MM-DD, got {text!r}") from exc
 
 
 def write_report(data: ReportData, out: Path) -> int:
