@@ -87,10 +87,12 @@ class RecordingProxy:
     @property
     def page_requests(self) -> list[str]:
         """Return the hosts asked for by pages, leaving out Chromium's own services."""
+        # A connection that sent no bytes before closing (Chromium opens spare sockets
+        # ahead of need) asked for nothing and carried nothing: it is not a request.
         return [
             host
-            for host in self.hosts
-            if not any(host == s or host.endswith("." + s) for s in CHROMIUM_SERVICES)
+            for raw, host in zip(self.requests, self.hosts, strict=True)
+            if raw and not any(host == s or host.endswith("." + s) for s in CHROMIUM_SERVICES)
         ]
 
     @contextmanager
