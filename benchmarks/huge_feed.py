@@ -132,7 +132,7 @@ def measure(entries: int, limit: int | None) -> dict[str, Any]:
             "parse_seconds": round(parse_seconds, 1),
             "parsed_entries": len(parsed.entries),
             "run_seconds": round(run_seconds, 1),
-            "new": summary["new"],
+            "new": summary.new,
             "pages_requested": hits["page"],
             "error_rows": errors,
             "database_mb": round(db.stat().st_size / 1e6, 1),

@@ -208,9 +208,9 @@ def child_monitor(db_path: Path) -> dict[str, Any]:
         "run": run,
         "idle": idle,
         "floor": floor_times,
-        "counts": {k: summary.get(k) for k in keep},
-        "idle_counts": {k: idle_summary.get(k) for k in keep},
-        "sources": idle_summary.get("sources", {}),
+        "counts": {k: getattr(summary, k) for k in keep},
+        "idle_counts": {k: getattr(idle_summary, k) for k in keep},
+        "sources": idle_summary.sources,
         "allocator": limit_heap_growth(),  # what the runs set (cached: no second call)
         **_db_counts(db_path),
         **_peak_rss(),
@@ -264,7 +264,7 @@ def child_stages(corpus: Path, sample: int, cprofile: str | None) -> dict[str, A
     return {
         "first_flow_s": first["wall_s"],
         "run": run,
-        "new": summary.get("new"),
+        "new": summary.new,
         "stage_s": {k: round(v, 3) for k, v in inner.items()},
         "task_overhead_s": {k: round(outer[k] - inner[k], 3) for k in inner},
         "per_article": per_article_costs(load_pages(corpus)[:sample]),

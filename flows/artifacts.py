@@ -17,12 +17,13 @@ from typing import Any
 
 from extractors.urls import redact_text, redact_url
 from flows.settings import Settings
+from flows.stages.summaries import BackfillSummary, Counts, MonitorSummary
 
 log = logging.getLogger("straitwatch.artifacts")
 
 MONITOR_KEYS = ("monitor-summary", "monitor-new-matches", "monitor-report")
 BACKFILL_KEYS = ("backfill-summary", "backfill-new-matches", "backfill-report")
-COUNTS = ("candidates", "new", "fetched", "stored", "matches", "failed", "no_body", "duplicates")
+COUNTS = tuple(Counts.model_fields)
 MATCHES_IN_SUMMARY = 20
 REPORT_DAYS = 90
 
@@ -54,9 +55,9 @@ def in_flow_run() -> bool:
     return FlowRunContext.get() is not None
 
 
-def _counts_table(summary: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+def _counts_table(summary: Counts, names: tuple[str, ...]) -> list[str]:
     lines = ["| count | value |", "|---|---|"]
-    lines += [f"| {name.replace('_', ' ')} | {summary.get(name, 0)} |" for name in names]
+    lines += [f"| {name.replace('_', ' ')} | {getattr(summary, name)} |" for name in names]
     return lines
 
 
@@ -87,63 +88,63 @@ def _list(title: str, items: list[str]) -> list[str]:
     )
 
 
-def monitor_markdown(summary: dict[str, Any], monitor: str, matches: list[Any]) -> str:
+def monitor_markdown(summary: MonitorSummary, monitor: str, matches: list[Any]) -> str:
     """Return the Markdown summary of a monitor run."""
     problems = [
         f"{name}: {redact_text(result)}"
-        for name, result in summary.get("sources", {}).items()
+        for name, result in summary.sources.items()
         if not (result.endswith(" entries") or result == "not modified")
     ]
-    answered = len(summary.get("sources", {})) - len(problems)
+    answered = len(summary.sources) - len(problems)
     counts = (*COUNTS, "alerts_sent", "alerts_failed", "alerts_pending")
     lines = [
         f"# Monitor run of {escape_markdown(monitor)}",
         "",
-        f"{answered} of {len(summary.get('sources', {}))} sources answered."
+        f"{answered} of {len(summary.sources)} sources answered."
         + (
             " **No source answered**: check the network, DNS or proxy."
-            if summary.get("no_source_answered")
+            if summary.no_source_answered
             else ""
         ),
         "",
         *_counts_table(summary, counts),
         "",
-        *_list("Transitions decided", list(summary.get("transitions", []))),
+        *_list("Transitions decided", list(summary.transitions)),
         "",
-        *_list("Active spaces", list(summary.get("active", []))),
+        *_list("Active spaces", list(summary.active)),
         "",
         *_list("Sources with problems", problems),
         "",
-        *_list("Source health changes", [redact_text(h) for h in summary.get("source_health", [])]),
+        *_list("Source health changes", [redact_text(h) for h in summary.source_health]),
         "",
-        *_list("Channel problems", [redact_text(p) for p in summary.get("channel_problems", [])]),
+        *_list("Channel problems", [redact_text(p) for p in summary.channel_problems]),
         "",
         *_matches_section(matches),
     ]
     return "\n".join(lines) + "\n"
 
 
-def backfill_markdown(summary: dict[str, Any], monitor: str, matches: list[Any]) -> str:
+def backfill_markdown(summary: BackfillSummary, monitor: str, matches: list[Any]) -> str:
     """Return the Markdown summary of a backfill run."""
-    first, last = summary.get("window", ["?", "?"])
+    first, last = summary.window
     problems = [
-        f"{item['day']}: {name}: {redact_text(str(reason))}"
-        for item in summary.get("incomplete", [])
-        for name, reason in item["failed"].items()
+        f"{item.day}: {name}: {redact_text(reason)}"
+        for item in summary.incomplete
+        for name, reason in item.failed.items()
     ]
-    stopped = summary.get("stopped_before")
+    stopped = summary.stopped_before
     lines = [
         f"# Backfill of {escape_markdown(monitor)}, {first} to {last}",
         "",
-        f"Sources: {escape_markdown(', '.join(summary.get('sources', [])))}."
-        + (" Dry run: nothing stored." if summary.get("dry_run") else "")
+        f"Sources: {escape_markdown(', '.join(summary.sources))}."
+        + (" Dry run: nothing stored." if summary.dry_run else "")
         + (f" Stopped before {stopped}." if stopped else ""),
         "",
         *_counts_table(summary, ("slices", "processed", "skipped", *COUNTS, "alerts_sent")),
         "",
-        *_list("Transitions decided", [" ".join(map(str, t)) for t in summary["transitions"]]),
+        *_list("Transitions decided", [" ".join(t) for t in summary.transitions]),
         "",
-        *_list("Active spaces", list(summary.get("active", []))),
+        *_list("Active spaces", list(summary.active)),
         "",
         *_list("Sources with problems", problems),
         "",
@@ -215,12 +216,12 @@ def _publish(
         )
 
 
-def publish_monitor(settings: Settings, monitor: str, db_url: str, summary: dict[str, Any]) -> None:
+def publish_monitor(settings: Settings, monitor: str, db_url: str, summary: MonitorSummary) -> None:
     """Publish a monitor run's artifacts (inside a flow run only; never fails the run)."""
     if not in_flow_run():
         return
     try:
-        matches = run_matches(db_url, summary.get("run_id"))
+        matches = run_matches(db_url, summary.run_id)
         today = datetime.now(UTC).date()
         report = _try_report(
             settings, today - timedelta(days=REPORT_DAYS - 1), today, "report.html"
@@ -231,14 +232,14 @@ def publish_monitor(settings: Settings, monitor: str, db_url: str, summary: dict
 
 
 def publish_backfill(
-    settings: Settings, monitor: str, db_url: str, summary: dict[str, Any]
+    settings: Settings, monitor: str, db_url: str, summary: BackfillSummary
 ) -> None:
     """Publish a backfill run's artifacts (inside a flow run only; never fails the run)."""
     if not in_flow_run():
         return
     try:
-        matches = run_matches(db_url, summary.get("run_id"))
-        first, last = (date.fromisoformat(d) for d in summary["window"])
+        matches = run_matches(db_url, summary.run_id)
+        first, last = summary.window
         report = _try_report(settings, first, last, f"backfill-{first}..{last}.html")
         markdown = backfill_markdown(summary, monitor, matches)
         _publish(BACKFILL_KEYS, markdown, matches, report, "backfill")

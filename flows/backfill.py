@@ -11,9 +11,10 @@ sends nothing; ``"live"`` alerts each transition as if it were new.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, replace
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from prefect import flow
 
@@ -33,6 +34,7 @@ from flows.settings import Settings
 from flows.stages import pipeline
 from flows.stages.messages import compose_backfill_summary
 from flows.stages.pipeline import BatchCounts, RunConfig, RunContext, Scored
+from flows.stages.summaries import BackfillSummary, Counts, Transition, UnfinishedDay
 from storage import outbox
 from storage import queries as q
 from storage.db import read_session, write_session
@@ -122,8 +124,8 @@ def _run_slice(
     now: datetime,
     run_id: int | None,
     dry_run: bool,
-    pool: Any,
-) -> tuple[dict[str, int], dict[str, str]]:
+    pool: Executor | None,
+) -> tuple[Counts, dict[str, str]]:
     """Run one slice; return its counts and the sources that did not answer (name: reason).
 
     The slice is recorded as finished only when every source answered: a slice read during
@@ -144,7 +146,7 @@ def _run_slice(
             counts.add(steps.store_batch(run, scored, now, run_id))
 
     process_batches(run, steps, candidates, pool, keep)
-    result = {"candidates": len(collected.entries), "new": len(candidates), **asdict(counts)}
+    result = Counts.of(len(collected.entries), len(candidates), counts)
     if not dry_run and not unanswered:
         with write_session(run.engine) as session:
             q.record_slice(
@@ -153,7 +155,7 @@ def _run_slice(
                 plan.key,
                 window[0],
                 window[1],
-                result,
+                result.counts(),
                 now,
             )
     return result, unanswered
@@ -170,7 +172,7 @@ def run_backfill(
     steps: Steps | None = None,
     now: datetime | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> BackfillSummary:
     """Backfill [start, end]; return what it did, found and sent.
 
     Slices finished before are skipped unless ``force``. A slice whose sources did not all
@@ -188,42 +190,42 @@ def run_backfill(
     with read_session(run.engine) as session:
         done = q.done_slices(session, run.monitor, plan.key) if not (dry_run or force) else set()
     run_id = None if dry_run else pipeline.start_run(run, "backfill", now)
-    totals: dict[str, int] = {"slices": len(plan.slices), "skipped": 0, "processed": 0}
+    totals, skipped, processed = Counts(), 0, 0
     stopped_at: datetime | None = None
-    incomplete: list[dict[str, Any]] = []
+    incomplete: list[UnfinishedDay] = []
     with extraction_pool(config.extract_workers) as pool:
         for window in plan.slices:
             if window in done:
-                totals["skipped"] += 1
+                skipped += 1
                 continue
             if STOP.is_set():
                 stopped_at = window[0]
                 break
             counts, unanswered = _run_slice(run, steps, plan, window, now, run_id, dry_run, pool)
-            for name, value in counts.items():
-                totals[name] = totals.get(name, 0) + value
+            totals += counts
             if unanswered:
-                incomplete.append({"day": window[0].date().isoformat(), "failed": unanswered})
-            totals["processed"] += 1
-    summary: dict[str, Any] = {
-        "run_id": run_id,
-        "window": [start.isoformat(), end.isoformat()],
-        "sources": list(plan.sources),
-        "dry_run": dry_run,
-        **totals,
-        "stopped_before": stopped_at.date().isoformat() if stopped_at else None,
-        "incomplete": incomplete,
-        "transitions": [],
-        "alerts_sent": 0,
-    }
+                incomplete.append(UnfinishedDay(day=window[0].date(), failed=unanswered))
+            processed += 1
+    summary = BackfillSummary(
+        run_id=run_id,
+        window=(start, end),
+        sources=plan.sources,
+        dry_run=dry_run,
+        **totals.model_dump(),
+        slices=len(plan.slices),
+        skipped=skipped,
+        processed=processed,
+        stopped_before=stopped_at.date() if stopped_at else None,
+        incomplete=tuple(incomplete),
+    )
     if not dry_run and stopped_at is None and not incomplete:
-        summary.update(_finish(run, alert_config, steps, plan, alerts, now))
+        summary = _finish(run, alert_config, steps, plan, alerts, now, summary)
     if run_id is not None:
         pipeline.finish_run(
             run,
             run_id,
             "stopped" if stopped_at else "incomplete" if incomplete else "ok",
-            {k: v for k, v in summary.items() if isinstance(v, int)},
+            summary.counts(),
             datetime.now(UTC),
         )
     return summary
@@ -236,8 +238,10 @@ def _finish(
     plan: BackfillPlan,
     alerts: AlertMode,
     now: datetime,
-) -> dict[str, Any]:
-    """Rebuild the tracker's history, queue the summary, deliver; return what happened."""
+    summary: BackfillSummary,
+) -> BackfillSummary:
+    """Rebuild the tracker's history, queue the summary, deliver; return the summary with
+    what was decided and sent."""
     escalation = steps.rebuild_escalation(run, now, silent=alerts != "live")
     if alerts == "summary":
         with write_session(run.engine) as session:
@@ -245,18 +249,20 @@ def _finish(
             text = compose_backfill_summary(run.profile, plan.start, plan.end, plan.sources, found)
             outbox.add_alerts(session, run.monitor, [text], now)
     delivery = deliver(run, alert_config, steps)[0] if alerts != "none" else None
-    return {
-        "transitions": [list(d) for d in escalation.decided],
-        "active": list(escalation.active),
-        "alerts_sent": len(delivery.sent) if delivery else 0,
-    }
+    return summary.model_copy(
+        update={
+            "transitions": tuple(Transition(*d) for d in escalation.decided),
+            "active": escalation.active,
+            "alerts_sent": len(delivery.sent) if delivery else 0,
+        }
+    )
 
 
 class BackfillIncomplete(RuntimeError):
     """Some slices were read while their sources did not answer; the run is a failure."""
 
-    def __init__(self, summary: dict[str, Any]) -> None:
-        days = ", ".join(item["day"] for item in summary["incomplete"])
+    def __init__(self, summary: BackfillSummary) -> None:
+        days = ", ".join(item.day.isoformat() for item in summary.incomplete)
         super().__init__(
             f"sources did not answer for {days}: those days stay unfinished and no summary "
             "was sent; run the same backfill again to read them"
@@ -290,7 +296,7 @@ def backfill(
     dry_run: bool = False,
     profile: str | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> BackfillSummary:
     """Rebuild a past window by hand: [start, end] in day slices, resumable, silent by default.
 
     The run fails (and says which days) when a slice's sources did not all answer.
@@ -331,7 +337,7 @@ def backfill(
             run_config.db_url,
             summary,
         )
-    if summary["incomplete"]:
+    if summary.incomplete:
         raise BackfillIncomplete(summary)
     return summary
 

@@ -13,7 +13,7 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from flows.stages.pipeline import (
     RunContext,
     Scored,
 )
+from flows.stages.summaries import Counts, MonitorSummary
 from storage.queries import chunks
 
 log = logging.getLogger("straitwatch")
@@ -167,7 +168,7 @@ def run_monitor(
     alert_config: AlertConfig,
     steps: Steps = Steps(),
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> MonitorSummary:
     """Run the monitor once; return what it counted, found and sent.
 
     The pipeline: sources → new → fetch → extract → score → store → track → deliver.
@@ -178,7 +179,7 @@ def run_monitor(
     run = RunContext.build(config)
     steps.prepare_database(run)
     run_id = pipeline.start_run(run, "monitor", now)
-    status, counts, summary = "failed", BatchCounts(), dict[str, Any]()
+    status, counts, summary = "failed", BatchCounts(), None
     try:
         collected = steps.collect_candidates(run, now)
         candidates = steps.select_new(
@@ -196,35 +197,32 @@ def run_monitor(
         escalation = steps.update_escalation(run, now)
         queued_digest = steps.queue_digest(run, now)
         delivery, problems = deliver(run, alert_config, steps)
-        summary = {
-            "run_id": run_id,
-            "sources": {
+        summary = MonitorSummary(
+            run_id=run_id,
+            sources={
                 o.name: (o.error or ("not modified" if o.not_modified else f"{o.entries} entries"))
                 for o in collected.outcomes
             },
-            "candidates": len(collected.entries),
-            "new": len(candidates),
-            **asdict(counts),
-            "transitions": list(escalation.transitions),
-            "source_health": list(health),
-            "digest": queued_digest,
-            "active": list(escalation.active),
-            "alerts_sent": len(delivery.sent),
-            "alerts_failed": len(delivery.failed),
-            "alerts_pending": delivery.pending_after,
-            "channel_problems": [f"{p.name}: {p.reason}" for p in problems],
-            # Every source due this run failed: an outage of ours, not a quiet news day.
-            "no_source_answered": bool(collected.outcomes)
+            **Counts.of(len(collected.entries), len(candidates), counts).model_dump(),
+            transitions=escalation.transitions,
+            source_health=tuple(health),
+            digest=queued_digest,
+            active=escalation.active,
+            alerts_sent=len(delivery.sent),
+            alerts_failed=len(delivery.failed),
+            alerts_pending=delivery.pending_after,
+            channel_problems=tuple(f"{p.name}: {p.reason}" for p in problems),
+            no_source_answered=bool(collected.outcomes)
             and not any(o.ok for o in collected.outcomes),
-        }
-        status = "no source answered" if summary["no_source_answered"] else "ok"
+        )
+        status = "no source answered" if summary.no_source_answered else "ok"
         return summary
     finally:
         pipeline.finish_run(
             run,
             run_id,
             status,
-            {k: v for k, v in summary.items() if k != "sources"} or asdict(counts),
+            (summary if summary is not None else Counts.of(0, 0, counts)).counts(),
             datetime.now(UTC),
         )
 
@@ -250,8 +248,8 @@ def deliver(
 class NoSourceAnswered(RuntimeError):
     """Every source due this run failed; the run did its other work but is a failure."""
 
-    def __init__(self, summary: dict[str, Any]) -> None:
-        reasons = ", ".join(f"{name}: {why}" for name, why in summary["sources"].items())
+    def __init__(self, summary: MonitorSummary) -> None:
+        reasons = ", ".join(f"{name}: {why}" for name, why in summary.sources.items())
         super().__init__(
             f"no source answered ({reasons}): check this machine's network, DNS or proxy"
         )
@@ -267,7 +265,7 @@ def _monitor_run_name() -> str:
 
 
 @flow(name="monitor", log_prints=True, flow_run_name=_monitor_run_name)
-def monitor(profile: str | None = None) -> dict[str, Any]:
+def monitor(profile: str | None = None) -> MonitorSummary:
     """One monitor run over all sources of the profile (scheduled every 15 minutes).
 
     The run fails when no source answered, after storing, tracking and alerting as usual.
@@ -290,6 +288,6 @@ def monitor(profile: str | None = None) -> dict[str, Any]:
             run_config.db_url,
             summary,
         )
-    if summary["no_source_answered"]:
+    if summary.no_source_answered:
         raise NoSourceAnswered(summary)
     return summary

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from extractors.urls import RedactingFilter
+from flows.stages.summaries import BackfillSummary, MonitorSummary
 
 ROOT = "straitwatch"
 log = logging.getLogger("straitwatch.run")
@@ -74,34 +74,34 @@ def straitwatch_logs_to_run(level: int = logging.INFO) -> Iterator[None]:
         logger.propagate = saved[1]
 
 
-def log_monitor_results(summary: dict[str, Any]) -> None:
+def log_monitor_results(summary: MonitorSummary) -> None:
     """Log one line per source result and the run's summary line."""
-    for name, result in summary.get("sources", {}).items():
+    for name, result in summary.sources.items():
         log.info("source %s: %s", name, result)
     log.info(
         "summary: candidates %s, new %s, fetched %s, stored %s, matches %s, failed %s; "
         "transitions: %s; active: %s; alerts sent %s, failed %s, pending %s",
-        summary.get("candidates", 0),
-        summary.get("new", 0),
-        summary.get("fetched", 0),
-        summary.get("stored", 0),
-        summary.get("matches", 0),
-        summary.get("failed", 0),
-        ", ".join(summary.get("transitions", [])) or "none",
-        ", ".join(summary.get("active", [])) or "none",
-        summary.get("alerts_sent", 0),
-        summary.get("alerts_failed", 0),
-        summary.get("alerts_pending", 0),
+        summary.candidates,
+        summary.new,
+        summary.fetched,
+        summary.stored,
+        summary.matches,
+        summary.failed,
+        ", ".join(summary.transitions) or "none",
+        ", ".join(summary.active) or "none",
+        summary.alerts_sent,
+        summary.alerts_failed,
+        summary.alerts_pending,
     )
 
 
-def log_backfill_results(summary: dict[str, Any]) -> None:
+def log_backfill_results(summary: BackfillSummary) -> None:
     """Log one line per source (the days it did not answer, if any) and the summary line."""
     failed: dict[str, list[str]] = {}
-    for item in summary.get("incomplete", []):
-        for name, reason in item["failed"].items():
-            failed.setdefault(name, []).append(f"{item['day']} {reason}")
-    for name in summary.get("sources", []):
+    for item in summary.incomplete:
+        for name, reason in item.failed.items():
+            failed.setdefault(name, []).append(f"{item.day} {reason}")
+    for name in summary.sources:
         if name in failed:
             log.info("source %s: no answer on %s", name, "; ".join(failed[name]))
         else:
@@ -109,14 +109,14 @@ def log_backfill_results(summary: dict[str, Any]) -> None:
     log.info(
         "summary: %s to %s, slices %s processed, %s already done; candidates %s, new %s, "
         "stored %s, matches %s, failed %s; transitions %s; alerts sent %s",
-        *summary.get("window", ["?", "?"]),
-        summary.get("processed", 0),
-        summary.get("skipped", 0),
-        summary.get("candidates", 0),
-        summary.get("new", 0),
-        summary.get("stored", 0),
-        summary.get("matches", 0),
-        summary.get("failed", 0),
-        len(summary.get("transitions", [])),
-        summary.get("alerts_sent", 0),
+        *summary.window,
+        summary.processed,
+        summary.skipped,
+        summary.candidates,
+        summary.new,
+        summary.stored,
+        summary.matches,
+        summary.failed,
+        len(summary.transitions),
+        summary.alerts_sent,
     )

@@ -11,6 +11,7 @@ import pytest
 
 from flows.artifacts import escape_markdown, match_rows, monitor_markdown, publish_monitor
 from flows.settings import Settings
+from flows.stages.summaries import MonitorSummary
 from storage.report_queries import RunMatchRow
 
 HOSTILE = "Talks [click](http://evil.example/x) <img src=x onerror=alert(1)> | `a` *b* _c_ #d !e"
@@ -26,15 +27,16 @@ def test_web_text_cannot_become_markdown_or_html() -> None:
 
 def test_summary_masks_source_secrets_and_escapes_titles() -> None:
     match = RunMatchRow(HOSTILE, "http://127.0.0.1:1/a(b)", "Wire", "security", "step", "rule: x")
-    summary = {
-        "sources": {
+    summary = MonitorSummary(
+        run_id=1,
+        sources={
             "wire": "12 entries",
             "private": "http_401 at https://user:hunter2@feeds.example/rss?token=abc",
         },
-        "candidates": 12,
-        "transitions": ["escalation:security:2026-12-05"],
-        "active": ["security"],
-    }
+        candidates=12,
+        transitions=("escalation:security:2026-12-05",),
+        active=("security",),
+    )
     text = monitor_markdown(summary, "japan-korea", [match])
     assert "hunter2" not in text and "token=abc" not in text
     assert "1 of 2 sources answered" in text and "| candidates | 12 |" in text
@@ -46,7 +48,9 @@ def test_summary_masks_source_secrets_and_escapes_titles() -> None:
 def test_no_artifact_outside_a_flow_run(tmp_path: Path) -> None:
     # No flow run, no Prefect server: nothing is published, nothing fails or is written.
     settings = Settings(data_dir=tmp_path)
-    publish_monitor(settings, "japan-korea", "sqlite:///nowhere.db", {"run_id": 1})
+    publish_monitor(
+        settings, "japan-korea", "sqlite:///nowhere.db", MonitorSummary(run_id=1, sources={})
+    )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,6 +28,9 @@ from flows.cli.label import label, labels_app
 from flows.cli.report import report
 from flows.cli.training import train
 from flows.settings import Settings, apply_prefect_defaults
+
+if TYPE_CHECKING:
+    from flows.stages.summaries import MonitorSummary
 
 # The exit code of a run or backfill whose sources did not answer (an outage, not a quiet day).
 SOURCES_SILENT = 3
@@ -91,30 +94,30 @@ def _checked(profile: Path | None = None, *, database: bool = True) -> Settings:
     return settings
 
 
-def _print_run(summary: dict[str, Any]) -> None:
+def _print_run(summary: MonitorSummary) -> None:
     table = Table(title="Sources", show_lines=False)
     table.add_column("source")
     table.add_column("result")
-    for name, result in summary.get("sources", {}).items():
+    for name, result in summary.sources.items():
         style = "green" if "entries" in result or result == "not modified" else "red"
         table.add_row(Text(name), Text(str(result), style=style))
     console.print(table)
     console.print(
-        f"candidates {summary['candidates']} · new {summary['new']} · stored {summary['stored']}"
-        f" · matches {summary['matches']} · failed {summary['failed']}"
-        f" · no body {summary['no_body']} · duplicates {summary['duplicates']}"
+        f"candidates {summary.candidates} · new {summary.new} · stored {summary.stored}"
+        f" · matches {summary.matches} · failed {summary.failed}"
+        f" · no body {summary.no_body} · duplicates {summary.duplicates}"
     )
-    active = ", ".join(summary["active"]) or "none"
+    active = ", ".join(summary.active) or "none"
     console.print(
-        Text(f"transitions: {', '.join(summary['transitions']) or 'none'} · active: {active}")
+        Text(f"transitions: {', '.join(summary.transitions) or 'none'} · active: {active}")
     )
     console.print(
-        f"alerts sent {summary['alerts_sent']} · failed {summary['alerts_failed']}"
-        f" · still pending {summary['alerts_pending']}"
+        f"alerts sent {summary.alerts_sent} · failed {summary.alerts_failed}"
+        f" · still pending {summary.alerts_pending}"
     )
-    for problem in summary.get("channel_problems", []):
+    for problem in summary.channel_problems:
         console.print(f"[red]channel problem:[/red] {escape(problem)}")
-    if summary.get("no_source_answered"):
+    if summary.no_source_answered:
         console.print(
             "[red]No source answered: check this machine's network, DNS or proxy.[/red] "
             "Nothing was read, so nothing is known about the news of this run."
@@ -153,10 +156,10 @@ def run(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     except NoSourceAnswered as failed:
         summary = failed.summary
     if as_json:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        sys.stdout.write(summary.model_dump_json() + "\n")
     else:
         _print_run(summary)
-    if summary["no_source_answered"]:
+    if summary.no_source_answered:
         raise typer.Exit(SOURCES_SILENT)
 
 

@@ -6,13 +6,12 @@ recorded, so the same command resumes); a second one stops at once.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import threading
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from flows.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.stages.summaries import BackfillSummary
 
 log = logging.getLogger("straitwatch")
 
@@ -106,44 +108,43 @@ def run_backfill_command(
         signal.signal(signal.SIGINT, previous)
         bf.STOP.clear()
     _report(console, summary, start, end, sources, as_json)
-    return 3 if summary.get("incomplete") else 0
+    return 3 if summary.incomplete else 0
 
 
 def _report(
     console: Console,
-    summary: dict[str, Any],
+    summary: BackfillSummary,
     start: str,
     end: str,
     sources: list[str] | None,
     as_json: bool,
 ) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        sys.stdout.write(summary.model_dump_json() + "\n")
         return
     console.print(
-        f"slices {summary['processed']} processed, {summary['skipped']} already done · "
-        f"candidates {summary.get('candidates', 0)} · stored {summary.get('stored', 0)} · "
-        f"matches {summary.get('matches', 0)}"
-        + (" · dry run: nothing stored" if summary["dry_run"] else "")
+        f"slices {summary.processed} processed, {summary.skipped} already done · "
+        f"candidates {summary.candidates} · stored {summary.stored} · "
+        f"matches {summary.matches}" + (" · dry run: nothing stored" if summary.dry_run else "")
     )
-    for key, kind, space, day in summary.get("transitions", []):
+    for key, kind, space, day in summary.transitions:
         console.print(Text(f"  {day} {kind} {space} ({key})"))
-    if summary.get("stopped_before"):
+    if summary.stopped_before:
         again = escape(" ".join(f"--source {s}" for s in sources or []))
         console.print(
-            f"[yellow]Stopped before {escape(str(summary['stopped_before']))}.[/yellow] Resume "
+            f"[yellow]Stopped before {summary.stopped_before}.[/yellow] Resume "
             f"with: straitwatch backfill --from {start} --to {end} {again}".rstrip()
             + " (finished slices are skipped)"
         )
-    elif summary.get("incomplete"):
-        for item in summary["incomplete"]:
-            failed = ", ".join(f"{name} ({reason})" for name, reason in item["failed"].items())
-            console.print(Text(f"  {item['day']}: no answer from {failed}"))
+    elif summary.incomplete:
+        for item in summary.incomplete:
+            failed = ", ".join(f"{name} ({reason})" for name, reason in item.failed.items())
+            console.print(Text(f"  {item.day}: no answer from {failed}"))
         again = escape(" ".join(f"--source {s}" for s in sources or []))
         console.print(
-            f"[red]{len(summary['incomplete'])} day(s) unfinished: sources did not answer.[/red] "
+            f"[red]{len(summary.incomplete)} day(s) unfinished: sources did not answer.[/red] "
             "No summary was sent. Run again when they answer: "
             f"straitwatch backfill --from {start} --to {end} {again}".rstrip()
         )
     else:
-        console.print(f"alerts sent {summary['alerts_sent']}")
+        console.print(f"alerts sent {summary.alerts_sent}")

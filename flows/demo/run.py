@@ -13,7 +13,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -25,6 +25,7 @@ from flows.settings import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
     from flows.monitor import AlertConfig
+    from flows.stages.summaries import MonitorSummary
 
 DEMO_SITE = Path(__file__).resolve().parent / "site"
 
@@ -110,15 +111,15 @@ def run_demo(
         for path in sorted(workdir.iterdir(), reverse=True):
             path.unlink()
         workdir.rmdir()
-    return 0 if first["alerts_sent"] >= 1 and second["alerts_sent"] == 0 else 1
+    return 0 if first.alerts_sent >= 1 and second.alerts_sent == 0 else 1
 
 
-def _show_run(console: Console, summary: dict[str, Any]) -> None:
+def _show_run(console: Console, summary: MonitorSummary) -> None:
     console.print(
-        f"new articles {summary['new']} · stored {summary['stored']} · matches "
-        f"{summary['matches']} · no body {summary['no_body']} · failed {summary['failed']} · "
-        f"transitions {escape(', '.join(summary['transitions']) or 'none')} · alerts sent "
-        f"{summary['alerts_sent']}"
+        f"new articles {summary.new} · stored {summary.stored} · matches "
+        f"{summary.matches} · no body {summary.no_body} · failed {summary.failed} · "
+        f"transitions {escape(', '.join(summary.transitions) or 'none')} · alerts sent "
+        f"{summary.alerts_sent}"
     )
 
 

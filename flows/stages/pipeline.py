@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -185,7 +185,7 @@ def start_run(run: RunContext, flow: str, now: datetime) -> int:
 
 
 def finish_run(
-    run: RunContext, run_id: int, status: str, counts: dict[str, object], now: datetime
+    run: RunContext, run_id: int, status: str, counts: Mapping[str, int], now: datetime
 ) -> None:
     """Record a run's end."""
     with write_session(run.engine) as session:

@@ -12,6 +12,7 @@ import pytest
 from flows.backfill import run_backfill
 from flows.monitor import AlertConfig
 from flows.stages.pipeline import RunConfig
+from flows.stages.summaries import BackfillSummary
 from tests.e2e.history_site import history_profile, serve_history
 from tests.support.db import rows
 from tests.support.mail import decoded_subject
@@ -38,20 +39,20 @@ def test_backfill_gets_every_article_once_and_sends_one_summary(
         api_calls = [r for r in site.requests if r.startswith("/api/")]
         second = run_backfill(config, alerts, date(2019, 8, 21), date(2019, 8, 23))
 
-    assert first["processed"] == 3 and first["stopped_before"] is None
+    assert first.processed == 3 and first.stopped_before is None
     assert site.throttled >= 1  # 429s were met, waited out and retried
     assert len(api_calls) > 3 + site.throttled  # the busy day was split under the cap
     stored = {
         u.split(str(site.base_url))[1] for (u,) in rows(database_url, "SELECT url FROM article")
     }
     assert stored == site.all_paths()  # every article of the window, once
-    assert first["transitions"] and first["transitions"][0][1:3] == ["escalation", "security"]
-    assert first["alerts_sent"] == 1 and len(smtp_server.messages) == 1
+    assert first.transitions and first.transitions[0][1:3] == ("escalation", "security")
+    assert first.alerts_sent == 1 and len(smtp_server.messages) == 1
     subject = decoded_subject(smtp_server.messages[0])
     assert subject.startswith("Backfill 2019-08-21 to 2019-08-23: 1 transition"), subject
 
-    assert second["processed"] == 0 and second["skipped"] == 3
-    assert second["alerts_sent"] == 0 and len(smtp_server.messages) == 1
+    assert second.processed == 0 and second.skipped == 3
+    assert second.alerts_sent == 0 and len(smtp_server.messages) == 1
     assert rows(database_url, "SELECT count(*) FROM article") == [(len(stored),)]
     history = rows(database_url, "SELECT key, mode FROM stage_transition")
     assert history == [(f"escalation:security:{DAY.date()}", "backfill")]
@@ -69,7 +70,7 @@ def test_dry_run_stores_nothing(tmp_path: Path, database_url: str) -> None:
             date(2019, 8, 22),
             dry_run=True,
         )
-    assert summary["fetched"] == 22 and summary["matches"] == 2
+    assert summary.fetched == 22 and summary.matches == 2
     assert rows(database_url, "SELECT count(*) FROM article") == [(0,)]
     assert rows(database_url, "SELECT count(*) FROM backfill_slice") == [(0,)]
 
@@ -85,12 +86,12 @@ def test_live_mode_alerts_each_transition(tmp_path: Path, smtp_server) -> None:
             date(2019, 8, 22),
             alerts="live",
         )
-    assert summary["alerts_sent"] == 1
+    assert summary.alerts_sent == 1
     assert decoded_subject(smtp_server.messages[0]).startswith("Security escalation: ")
     assert dict(rows(url, "SELECT kind, status FROM alert_outbox")) == {"escalation": "sent"}
 
 
-def test_json_summary_is_serialisable(tmp_path: Path) -> None:
+def test_json_summary_round_trips(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'j.db'}"
     with serve_history(DAY, gdelt_articles=3, throttle_every=0) as site:
         summary = run_backfill(
@@ -100,8 +101,10 @@ def test_json_summary_is_serialisable(tmp_path: Path) -> None:
             date(2019, 8, 22),
             alerts="none",
         )
-    assert json.loads(json.dumps(summary))["processed"] == 1
-    assert summary["alerts_sent"] == 0
+    data = json.loads(summary.model_dump_json())
+    assert data["processed"] == 1 and data["window"] == ["2019-08-22", "2019-08-22"]
+    assert BackfillSummary.model_validate(data) == summary  # the JSON form reads back whole
+    assert summary.alerts_sent == 0
 
 
 def test_days_read_in_an_outage_stay_unfinished_and_send_no_summary(
@@ -115,13 +118,13 @@ def test_days_read_in_an_outage_stay_unfinished_and_send_no_summary(
         config = _config(down, gone, url)
     # The server is closed: every source is refused, on 127.0.0.1.
     outage = run_backfill(config, alerts, date(2019, 8, 21), date(2019, 8, 23))
-    assert [item["day"] for item in outage["incomplete"]] == [
+    assert [item.day.isoformat() for item in outage.incomplete] == [
         "2019-08-21",
         "2019-08-22",
         "2019-08-23",
     ]
-    assert all(item["failed"] for item in outage["incomplete"])
-    assert outage["alerts_sent"] == 0 and smtp_server.messages == []
+    assert all(item.failed for item in outage.incomplete)
+    assert outage.alerts_sent == 0 and smtp_server.messages == []
     assert rows(url, "SELECT count(*) FROM backfill_slice") == [(0,)]
     assert rows(url, "SELECT count(*) FROM alert_outbox") == [(0,)]
     assert rows(url, "SELECT status FROM run_record") == [("incomplete",)]
@@ -134,8 +137,8 @@ def test_days_read_in_an_outage_stay_unfinished_and_send_no_summary(
         forced = run_backfill(
             config, alerts, date(2019, 8, 21), date(2019, 8, 23), alerts="none", force=True
         )
-    assert rerun["incomplete"] == [] and rerun["skipped"] == 0 and rerun["processed"] == 3
-    assert [t[1:3] for t in rerun["transitions"]] == [["escalation", "security"]]
+    assert rerun.incomplete == () and rerun.skipped == 0 and rerun.processed == 3
+    assert [t[1:3] for t in rerun.transitions] == [("escalation", "security")]
     assert len(smtp_server.messages) == 1
     assert "1 transition" in decoded_subject(smtp_server.messages[0])
-    assert forced["skipped"] == 0 and forced["processed"] == 3
+    assert forced.skipped == 0 and forced.processed == 3

@@ -41,7 +41,7 @@ def test_korean_and_japanese_feeds_are_judged_in_their_language(tmp_path: Path) 
             db_url=url, profile_path=_profile(tmp_path, site.base_url), extract_workers=1
         )
         summary = run_monitor(config, AlertConfig(console_fallback=False), Steps())
-    assert summary["sources"] == {"hanbando": "2 entries", "nihon": "2 entries"}
+    assert summary.sources == {"hanbando": "2 entries", "nihon": "2 entries"}
     found = {
         path.rsplit("/", 1)[1]: (language, bool(relevant), space)
         for path, language, relevant, space in rows(
@@ -54,7 +54,7 @@ def test_korean_and_japanese_feeds_are_judged_in_their_language(tmp_path: Path) 
     assert not found.get("beach-opens", ("", False, None))[1]
     assert not found.get("snow-festival", ("", False, None))[1]
     # Two outlets, two languages, one step each: the economic space is confirmed.
-    assert any(":economic:" in key for key in summary["transitions"])
+    assert any(":economic:" in key for key in summary.transitions)
 
 
 def test_the_shipped_profile_reads_korean_and_japanese_sources() -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from flows.demo.run import DEMO_SITE
 from flows.demo.server import DEMO_FEEDS, SiteServer, serve_site
+from flows.stages.summaries import MonitorSummary
 from tests.reliability.hostile import HostileServer, reply, serve_hostile
 from tests.reliability.pages import Item, plain_story, rss
 from tests.support.paths import REPO
@@ -193,7 +194,7 @@ class Workspace:
         self.profiles.append(path)
         return path
 
-    def run(self, profile: Path, now: datetime | None = None, **alert: Any) -> dict[str, Any]:
+    def run(self, profile: Path, now: datetime | None = None, **alert: Any) -> MonitorSummary:
         """Run the monitor in this process, as the plain stage table; return its summary."""
         from flows.monitor import AlertConfig, Steps, run_monitor
         from flows.stages.pipeline import RunConfig
@@ -222,7 +223,7 @@ def baseline_db(
     root = tmp_path_factory.mktemp("baseline")
     space = Workspace(root, root / "baseline.db", {}, demo_site)
     summary = space.run(space.profile([]))
-    assert summary["stored"] >= 5, summary
+    assert summary.stored >= 5, summary
     stored = articles(space.db)
     assert stored
     # The copies are of the file alone: fold the write-ahead log into it first.

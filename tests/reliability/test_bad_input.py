@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from flows.stages.summaries import MonitorSummary
 from tests.reliability.conftest import (
     SourceSpec,
     Tally,
@@ -557,7 +558,7 @@ def test_bad_input(kind: str, workspace: Workspace, hostile: HostileServer, tall
     started = time.monotonic()
     crash = ""
     try:
-        summary: dict[str, Any] | None = workspace.run(profile)
+        summary: MonitorSummary | None = workspace.run(profile)
     except Exception as exc:  # noqa: BLE001 - a crash is what this test observes, then reports
         summary, crash = None, "".join(traceback.format_exception(exc)[-6:])
     elapsed = time.monotonic() - started

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from flows.demo.server import SiteServer
+from flows.stages.summaries import MonitorSummary
 from tests.reliability.conftest import (
     Tally,
     Workspace,
@@ -208,16 +209,16 @@ def test_smtp_down_keeps_the_alert_until_the_server_is_back(
     dupes, lost = duplicates_and_lost(counts)
     tally.fault(
         "SMTP server down during a run",
-        survived=down["alerts_failed"] == 1 and back["alerts_sent"] == 1 and not dupes and not lost,
+        survived=down.alerts_failed == 1 and back.alerts_sent == 1 and not dupes and not lost,
         duplicates=dupes,
         lost=lost,
     )
 
-    assert down["alerts_sent"] == 0 and down["alerts_failed"] == 1 and down["alerts_pending"] == 1
+    assert down.alerts_sent == 0 and down.alerts_failed == 1 and down.alerts_pending == 1
     assert [(s, n) for s, n, _ in deliveries] == [("failed", 1)]
     assert deliveries[0][2], "the delivery error is recorded"
     assert shown[0]["status"] == "pending" and "failed" in shown[0]["deliveries"][0]
-    assert back["alerts_sent"] == 1 and after["alerts_sent"] == 0
+    assert back.alerts_sent == 1 and after.alerts_sent == 0
     assert list(counts.values()) == [1]
     assert outbox(empty_workspace.db)[0][1] == "sent"
 
@@ -252,15 +253,15 @@ def test_a_webhook_answering_500_is_retried_and_blocks_no_other_channel(
     lost = sum(1 for n in delivered.values() if n == 0)
     tally.fault(
         "webhook answering 500",
-        survived=tries_in_first_run == 1 and second["alerts_sent"] == 1 and not dupes and not lost,
+        survived=tries_in_first_run == 1 and second.alerts_sent == 1 and not dupes and not lost,
         duplicates=dupes,
         lost=lost,
     )
 
-    assert first["alerts_sent"] == 2 and first["alerts_failed"] == 1  # the others went out
+    assert first.alerts_sent == 2 and first.alerts_failed == 1  # the others went out
     assert sorted(per_channel.values()) == ["failed:1", "sent:1", "sent:1"]
     assert tries_in_first_run == 1  # sent once per claim; the next run retries
-    assert second["alerts_sent"] == 1 and third["alerts_sent"] == 0
+    assert second.alerts_sent == 1 and third.alerts_sent == 0
     assert delivered == {"/hooks/broken": 1, "/hooks/fine": 1, "mail": 1}
     assert outbox(empty_workspace.db)[0][1] == "sent"
 
@@ -280,8 +281,8 @@ def test_an_alert_waits_while_no_configured_channel_is_usable(
         duplicates=dupes,
         lost=lost,
     )
-    assert broken["channel_problems"], "the bad URL is reported"
-    assert fixed["alerts_sent"] == 1, outbox(empty_workspace.db)
+    assert broken.channel_problems, "the bad URL is reported"
+    assert fixed.alerts_sent == 1, outbox(empty_workspace.db)
     assert list(counts.values()) == [1]
 
 
@@ -314,7 +315,7 @@ def test_a_busy_database_makes_the_run_wait_then_succeed(
     assert locked.wait(5)
     started = time.monotonic()
     try:
-        summary: dict[str, Any] | None = empty_workspace.run(profile)
+        summary: MonitorSummary | None = empty_workspace.run(profile)
     except Exception:  # noqa: BLE001 - observed, then reported
         summary = None
     waited = time.monotonic() - started
@@ -408,5 +409,5 @@ def test_a_full_disk_fails_the_run_cleanly_and_the_next_run_recovers(
     assert "full" in error.lower() or "disk" in error.lower(), error
     assert integrity == "ok"
     assert kept and still_kept
-    assert recovered["new"] >= 30 - stored or stored == 30
+    assert recovered.new >= 30 - stored or stored == 30
     assert stored == 30

@@ -135,7 +135,7 @@ def test_secrets_stay_out_of_logs_and_status(
     console = Console(record=True, width=200)
     print_status(console, data)
     out = capsys.readouterr()
-    assert summary["alerts_failed"] >= 1  # the channels were tried, and failed
+    assert summary.alerts_failed >= 1  # the channels were tried, and failed
     assert SECRET not in caplog.text
     assert SECRET not in out.out + out.err
     assert SECRET not in json.dumps(data, default=str)
@@ -191,7 +191,7 @@ def test_a_hostile_title_never_reaches_the_mail_headers(
     )
     survived = bool(messages) and not injected and recipients == {"desk@example.org"}
     tally.bad_input("title with HTML, CRLF and a Bcc: header injection", survived=survived, lost=0)
-    assert summary["alerts_sent"] == 1, summary
+    assert summary.alerts_sent == 1, summary
     assert not injected, injected
     assert recipients == {"desk@example.org"}
     assert all("\n" not in decoded_subject(m) and "\r" not in decoded_subject(m) for m in messages)

@@ -116,7 +116,7 @@ def test_control_characters_in_a_headline_do_not_lose_the_page(
     tally.bad_input(
         f"control character {reference!r} in a headline", survived=survived, lost=workspace.lost()
     )
-    assert summary["no_body"] == 0, summary
+    assert summary.no_body == 0, summary
     assert survived, rows
     assert not any(ord(c) < 32 and c not in "\t\n\r" for c in rows[0][0] + rows[0][1])
 
@@ -251,7 +251,7 @@ def test_a_feed_of_a_hundred_thousand_entries_is_taken_a_slice_per_run(
     survived = pages <= 200 and error_rows <= 201 and fresh_stored[0][0] == 1
     tally.bad_input("a feed of 100,000 entries", survived=survived, lost=workspace.lost())
     assert pages == 200, pages  # the default cap of the shipped profile
-    assert summary["new"] == 201, summary  # the cap's share and the fresh story
+    assert summary.new == 201, summary  # the cap's share and the fresh story
     assert error_rows <= 201, error_rows  # the 200 pages that failed, one row each
     assert fresh_stored[0][0] == 1
 

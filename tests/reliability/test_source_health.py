@@ -56,7 +56,7 @@ def test_failing_source_alerts_once_then_recovers_once(
     per_run = []
     for _ in range(6):  # 4 failures, then the source is back
         summary = workspace.run(profile, urls=("healthrec://desk",))
-        per_run.append(summary["source_health"])
+        per_run.append(list(summary.source_health))
     assert per_run == [[], [], ["health:flaky:1"], [], ["recovered:flaky:1"], []]
     kinds = _kinds()
     assert kinds == ["Source flaky is failing", "Source flaky recovered"]
@@ -94,7 +94,7 @@ def test_quiet_source_alerts_once_per_episode(
         summary = workspace.run(
             profile, now=start + timedelta(hours=hour), urls=("healthrec://desk",)
         )
-        per_run.append(summary["source_health"])
+        per_run.append(list(summary.source_health))
     assert per_run == [[], [], ["health:quiet:1"], [], ["recovered:quiet:1"]]
     kinds = _kinds()
     assert kinds == ["Source quiet is silent", "Source quiet recovered"]

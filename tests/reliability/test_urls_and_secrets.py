@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, inspect, text
 import extractors.fetch
 from flows.monitor import AlertConfig, Steps, run_monitor
 from flows.stages.pipeline import RunConfig
+from flows.stages.summaries import MonitorSummary
 from tests.reliability.conftest import SourceSpec, Tally, profile_text
 from tests.reliability.hostile import Conn, HostileServer, reply
 from tests.reliability.pages import FILLER, Item, article, plain_story, rss, security_story
@@ -39,7 +40,7 @@ SECOND_REPORT = [
 ]
 
 
-def run(db_url: str, profile: Path, now: datetime | None = None, **alert: Any) -> dict[str, Any]:
+def run(db_url: str, profile: Path, now: datetime | None = None, **alert: Any) -> MonitorSummary:
     """Run the monitor once in this process; return its summary."""
     config = RunConfig(db_url=db_url, profile_path=profile, extract_workers=1)
     alert.setdefault("console_fallback", False)
@@ -85,8 +86,8 @@ def test_an_overlong_link_is_stored_beside_the_good_article(
     finally:
         tally.bad_input(f"3 KB feed link ({database_url.split(':')[0]})", survived=survived, lost=0)
     assert stored == {hostile.url(long_path), hostile.url(f"{prefix}/good")}  # kept in full
-    assert first["stored"] == 2 and first["failed"] == 0
-    assert second["new"] == 0  # both are seen: nothing is fetched again
+    assert first.stored == 2 and first.failed == 0
+    assert second.new == 0  # both are seen: nothing is fetched again
     assert hostile.hits[long_path] == 1
 
 
@@ -117,11 +118,11 @@ def test_encoded_and_dotted_variants_are_one_row_and_stored_counts_rows(
     summary = run(db_url, profile)
     stored = rows(db_url, "SELECT canonical_url FROM article")
     tally.bad_input("%6F, /./ and /../ variants of one link", survived=len(stored) == 2, lost=0)
-    tally.bad_input("two links to one canonical page", survived=summary["stored"] == 2, lost=0)
+    tally.bad_input("two links to one canonical page", survived=summary.stored == 2, lost=0)
     assert sorted(r[0] for r in stored) == sorted(
         [f"https://127.0.0.1:{hostile.port}{story}", f"https://127.0.0.1:{hostile.port}{other}"]
     )
-    assert summary["stored"] == len(stored)
+    assert summary.stored == len(stored)
 
 
 # ---------------------------------------------------------------- one publisher (F)
@@ -181,12 +182,12 @@ def test_one_publisher_on_many_hosts_is_one_outlet(
     db_url = f"sqlite:///{tmp_path / 'outlets.db'}"
     summary = run(db_url, profile)
     found = {r[0] for r in rows(db_url, "SELECT outlet FROM article WHERE relevant")}
-    escalated = [t for t in summary["transitions"] if "escalation" in t]
+    escalated = [t for t in summary.transitions if "escalation" in t]
     if outlets == 1:
         tally.bad_input("one publisher on three subdomains", survived=not escalated, lost=0)
     assert len(found) == outlets, found
-    assert summary["matches"] == 3
-    assert bool(escalated) == (outlets > 1), summary["transitions"]
+    assert summary.matches == 3
+    assert bool(escalated) == (outlets > 1), summary.transitions
 
 
 def test_an_aggregated_report_takes_the_profiles_name_for_its_publisher(
