@@ -16,6 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
+# Recorded here, defined where the gathering returns them: one definition of each.
+from extractors.records import ErrorRecord as ErrorRecord
+from extractors.records import SourceOutcome as SourceOutcome
 from extractors.urls import redact_text, redact_url
 from storage.models import (
     Article,
@@ -122,20 +125,6 @@ def source_states(session: Session, monitor: str) -> dict[str, SourceState]:
     """Return the fetch state of every source of a monitor, by name."""
     rows = session.exec(select(Source).where(Source.monitor == monitor)).all()
     return {row.name: _source_state(row) for row in rows}
-
-
-@dataclass(frozen=True)
-class SourceOutcome:
-    name: str
-    ok: bool
-    not_modified: bool = False
-    etag: str | None = None
-    last_modified: str | None = None
-    error: str | None = None
-    detail: str = ""
-    entries: int = 0
-    new_entries: int = 0
-    retry_after: float | None = None
 
 
 def record_source_outcome(
@@ -435,16 +424,6 @@ def _join_or_open_cluster(
 
 
 # ---------------------------------------------------------------- errors and runs
-
-
-@dataclass(frozen=True)
-class ErrorRecord:
-    stage: str  # source | feed | page | extract | store
-    reason: str
-    detail: str = ""
-    source: str = ""
-    url: str = ""
-    status_code: int | None = None
 
 
 def record_errors(
