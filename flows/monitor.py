@@ -24,7 +24,7 @@ from extractors.article import quiet_libraries
 from extractors.profile import load_profile
 from flows.allocator import limit_heap_growth, release_free_memory
 from flows.settings import Settings
-from flows.stages import alerts, digest, pipeline, sources, tracking
+from flows.stages import alerts, channels, digest, pipeline, sources, tracking
 from flows.stages.pipeline import (
     BatchCounts,
     Candidate,
@@ -229,16 +229,16 @@ def run_monitor(
 
 def deliver(
     run: RunContext, alert_config: AlertConfig, steps: Steps
-) -> tuple[alerts.DeliveryReport, list[alerts.ChannelProblem]]:
+) -> tuple[alerts.DeliveryReport, list[channels.ChannelProblem]]:
     """Send what the outbox holds to the configured channels; return what happened."""
-    channels, problems = alerts.load_channels(
+    targets, problems = channels.load_channels(
         alert_config.urls, alert_config.config_file, alert_config.console_fallback
     )
     monitor = run.profile.monitor
     delivery = steps.deliver_alerts(
         run.config.db_url,
         monitor.name,
-        channels,
+        targets,
         alert_config.max_attempts,
         monitor_title=monitor.title or monitor.name,
     )

@@ -11,7 +11,8 @@ from pathlib import Path
 import apprise
 import pytest
 
-from flows.stages.alerts import Channel, deliver_alerts, load_channels
+from flows.stages.alerts import deliver_alerts
+from flows.stages.channels import Channel, load_channels
 from flows.stages.messages import one_line
 from storage import outbox
 from storage import status as storage_status
@@ -207,7 +208,7 @@ def test_channel_names_mask_every_secret(url: str, secret: str) -> None:
     ],
 )
 def test_a_failure_is_led_by_its_cause(error: str, cause: str) -> None:
-    from flows.stages.alerts import explain
+    from flows.stages.channels import explain
 
     assert explain(error) == (f"{cause}: {error}" if cause else error)
 

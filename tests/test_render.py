@@ -17,7 +17,8 @@ import pytest
 
 from extractors.escalation import Transition
 from extractors.profile import load_profile
-from flows.stages.alerts import deliver_alerts, load_channels
+from flows.stages.alerts import deliver_alerts
+from flows.stages.channels import load_channels
 from flows.stages.messages import (
     SUBJECT_LIMIT,
     compose_transition_alert,

@@ -309,7 +309,8 @@ def topics(
 def alerts_test(profile: ProfileOption = None) -> None:
     """Send a test notification to every configured channel and report each result."""
     from extractors.profile import load_profile
-    from flows.stages.alerts import load_channels, send_test
+    from flows.stages.alerts import send_test
+    from flows.stages.channels import load_channels
 
     settings = _checked(profile, database=False)
     channels, problems = load_channels(

@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from flows.stages.alerts import deliver_alerts, load_channels
+from flows.stages.alerts import deliver_alerts
+from flows.stages.channels import load_channels
 from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertDelivery, AlertOutbox
