@@ -33,7 +33,7 @@ from extractors.netguard import (
     parse_networks,
     system_resolver,
 )
-from extractors.urls import guard_library_logs
+from extractors.redaction import guard_library_logs
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_AFTER_BUSY = frozenset({"http_429", "http_503"})

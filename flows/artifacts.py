@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from extractors.urls import redact_text, redact_url
+from extractors.redaction import redact_text, redact_url
 from flows.settings import Settings
 from flows.stages.summaries import BackfillSummary, Counts, MonitorSummary
 

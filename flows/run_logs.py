@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from extractors.urls import RedactingFilter
+from extractors.redaction import RedactingFilter
 from flows.stages.summaries import BackfillSummary, MonitorSummary
 
 ROOT = "straitwatch"

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from extractors.urls import redact_text, redacted
+from extractors.redaction import redact_text, redacted
 from storage.models import (
     AlertDelivery,
     AlertOutbox,

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 # Recorded here, defined where the gathering returns them: one definition of each.
 from extractors.records import ErrorRecord as ErrorRecord
 from extractors.records import SourceOutcome as SourceOutcome
-from extractors.urls import redact_text, redact_url
+from extractors.redaction import redact_text, redact_url
 from storage.models import (
     Article,
     BackfillSlice,

@@ -4,14 +4,12 @@ import socket
 import pytest
 
 from extractors import urls
+from extractors.redaction import guard_library_logs, redact_text, redact_url
 from extractors.urls import (
     MAX_KEY_BYTES,
     canonical_url,
-    guard_library_logs,
     outlet_names,
     outlet_of,
-    redact_text,
-    redact_url,
     resolve_link,
     url_key,
 )

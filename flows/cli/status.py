@@ -15,7 +15,7 @@ from rich.text import Text
 
 from extractors.escalation import DisputeState
 from extractors.profile import load_profile
-from extractors.urls import redacted
+from extractors.redaction import redacted
 from flows.settings import Settings
 from flows.stages.corrections import corrections_status, describe
 from storage import status as storage_status

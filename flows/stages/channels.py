@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from extractors.urls import guard_library_logs, redact_text, redact_url
+from extractors.redaction import guard_library_logs, redact_text, redact_url
 
 CONSOLE_SCHEME = "swconsole"
 # Apprise schemes whose URL path is the secret (a webhook's token, an ntfy topic).

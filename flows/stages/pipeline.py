@@ -24,10 +24,11 @@ from extractors.escalation import EscalationRules
 from extractors.fetch import Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_pages
 from extractors.health import HealthRules
 from extractors.profile import Profile, ProfileError, load_profile, require_seed, shown
+from extractors.redaction import redact_text, redact_url
 from extractors.relevance import RelevanceScorer
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
-from extractors.urls import outlet_names, redact_text, redact_url, url_key
+from extractors.urls import outlet_names, url_key
 from storage import queries as q
 from storage.db import make_engine, migrate, write_session
 
