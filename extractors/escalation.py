@@ -12,6 +12,8 @@ lapses by itself after ``active_window``. Closing every front on each thaw step 
 the next report of a still-running row into a "new front" alert, and on the replay timeline
 (``straitwatch eval replay``) it changes no alert at all. Profiles that want it can set
 ``cooperation_deactivates = true``: fronts then reopen only on steps dated after the thaw.
+
+Its length is the state machine and its explanation, kept whole: its rules change together.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Every parser returns a FeedParse: the usable entries, the entries it skipped and why, and
 a document-level error when nothing could be read. Nothing here raises on bad input.
+
+Its length is one parser per kind of source document (RSS/Atom/JSON Feed, GDELT's
+answer, sitemaps, URL lists); they share ``FeedParse``, the skip reasons and the date
+checks, and stay together so every kind reports a bad entry the same way.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ two kinds of context within each sentence: a step cue that follows a hedge ("may
 "plans to", "if") names an act not yet taken, so it counts as talk; and a sentence that
 recalls earlier news ("last year", "already") counts its step cues for little, since an
 article's own news is rarely the background it retells.
+
+Its length is one classifier: the space and the step-or-talk decisions read the same
+sentences with the same position weights and are tuned together, so they stay together.
 """
 
 from __future__ import annotations

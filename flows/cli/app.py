@@ -7,6 +7,9 @@ Every command that reads the profile checks all of it first (and the database, w
 uses one), so a mistake stops it before anything is fetched. A bad profile or a database
 that cannot be opened is one line, ``error: <file>: <reason>``, and exit code 2; the
 traceback is there with ``--debug``.
+
+Its length is the commands' signatures and help; a command with logic of its own keeps
+it in its own module under ``flows/cli/``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ It serves a directory of static files on a loopback address. Text files are temp
 fresh. It answers conditional requests (ETag, Last-Modified) like a real news site, and
 tests may override any path with a :class:`Route` (a status, headers, a body, a delay).
 Standard library only: the demo must run with nothing but the package installed.
+
+Its length is what a real news site does on the wire (templates, conditional requests,
+routes, content types), which the demo and the end-to-end tests both rely on.
 """
 
 from __future__ import annotations
