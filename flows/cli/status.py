@@ -152,7 +152,8 @@ def status_data(settings: Settings, limit: int = 10) -> dict[str, Any]:
         ],
         "corrections": corrections,
     }
-    return redacted(data)
+    shown: dict[str, Any] = redacted(data)
+    return shown
 
 
 def linked(text: str, url: str) -> Text:

@@ -61,12 +61,12 @@ def _register_console() -> None:
     if _console_registered:
         return
 
-    @apprise.decorators.notify(on=CONSOLE_SCHEME, name="straitwatch console")
-    def _to_console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
+    def to_console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
         # Web text is shown as text: a headline holding "[/bold]" is not Rich markup.
         Console().print(Panel(Text(body), title=Text(title), title_align="left", expand=False))
         return True
 
+    apprise.decorators.notify(on=CONSOLE_SCHEME, name="straitwatch console")(to_console)
     _console_registered = True
 
 
