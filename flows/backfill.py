@@ -33,8 +33,14 @@ from flows.monitor import (
 from flows.settings import Settings
 from flows.stages import pipeline
 from flows.stages.messages import compose_backfill_summary
-from flows.stages.pipeline import BatchCounts, RunConfig, RunContext, Scored
-from flows.stages.summaries import BackfillSummary, Counts, Transition, UnfinishedDay
+from flows.stages.pipeline import RunConfig, RunContext, Scored
+from flows.stages.summaries import (
+    BackfillSummary,
+    BatchCounts,
+    Counts,
+    Transition,
+    UnfinishedDay,
+)
 from storage import outbox
 from storage import queries as q
 from storage.db import read_session, write_session

@@ -26,7 +26,6 @@ from flows.allocator import limit_heap_growth, release_free_memory
 from flows.settings import Settings
 from flows.stages import alerts, channels, digest, pipeline, sources, tracking
 from flows.stages.pipeline import (
-    BatchCounts,
     Candidate,
     Extracted,
     Fetched,
@@ -34,7 +33,7 @@ from flows.stages.pipeline import (
     RunContext,
     Scored,
 )
-from flows.stages.summaries import Counts, MonitorSummary
+from flows.stages.summaries import BatchCounts, Counts, MonitorSummary
 from storage.queries import chunks
 
 log = logging.getLogger("straitwatch")

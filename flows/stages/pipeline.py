@@ -29,6 +29,7 @@ from extractors.relevance import RelevanceScorer
 from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
 from extractors.urls import outlet_names, url_key
+from flows.stages.summaries import BatchCounts
 from storage import queries as q
 from storage.db import make_engine, migrate, write_session
 
@@ -328,20 +329,6 @@ def score_batch(run: RunContext, extracted: Extracted) -> Scored:
             )
         )
     return Scored(tuple(records), extracted)
-
-
-@dataclass
-class BatchCounts:
-    fetched: int = 0
-    stored: int = 0
-    matches: int = 0
-    failed: int = 0
-    no_body: int = 0
-    duplicates: int = 0
-
-    def add(self, other: BatchCounts) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def store_batch(

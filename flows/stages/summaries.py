@@ -7,23 +7,15 @@ same fields with the same types. The run record keeps their counts (``counts``).
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-if TYPE_CHECKING:
-    from flows.stages.pipeline import BatchCounts
 
+class BatchCounts(BaseModel):
+    """What storing a run's batches did; a run adds each batch's counts to its own."""
 
-class Counts(BaseModel):
-    """How many candidates a run saw and what became of them."""
-
-    model_config = ConfigDict(frozen=True)
-
-    candidates: int = 0
-    new: int = 0
     fetched: int = 0
     stored: int = 0
     matches: int = 0
@@ -31,10 +23,23 @@ class Counts(BaseModel):
     no_body: int = 0
     duplicates: int = 0
 
+    def add(self, other: BatchCounts) -> None:
+        for name in BatchCounts.model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class Counts(BatchCounts):
+    """How many candidates a run saw and what became of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    candidates: int = 0
+    new: int = 0
+
     @classmethod
     def of(cls, candidates: int, new: int, batches: BatchCounts) -> Counts:
         """Return the counts of a run that listed candidates, found new ones, stored batches."""
-        return cls(candidates=candidates, new=new, **asdict(batches))
+        return cls(candidates=candidates, new=new, **batches.model_dump())
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
