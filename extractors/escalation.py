@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from extractors.profile import Profile, ProfileError
 
@@ -137,28 +139,51 @@ class EscalationRules:
         return _SEVERITY_FROM_TOP[from_top] if from_top < len(_SEVERITY_FROM_TOP) else "low"
 
 
-_DURATIONS = ("confirm_window", "active_window", "cooperation_cooldown", "live_horizon")
+Hours = Annotated[float, Field(ge=0)]
+
+
+class EscalationTable(BaseModel):
+    """The ``[escalation]`` table as written: durations in hours or days, absent keys None.
+
+    Strict: a duration is a number (not a string or a boolean), ``corroboration`` a whole
+    number, and an unknown key is an error, so a misspelt threshold is not silently ignored.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    corroboration: int | None = None
+    ladder: list[str] | None = None
+    cooperation_deactivates: bool | None = None
+    confirm_window_hours: Hours | None = None
+    confirm_window_days: Hours | None = None
+    active_window_hours: Hours | None = None
+    active_window_days: Hours | None = None
+    cooperation_cooldown_hours: Hours | None = None
+    cooperation_cooldown_days: Hours | None = None
+    live_horizon_hours: Hours | None = None
+    live_horizon_days: Hours | None = None
+
+    def rules(self) -> EscalationRules:
+        """Return the rules this table sets, the defaults where it is silent."""
+        values: dict[str, Any] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            stem, _, unit = name.rpartition("_")
+            if unit in ("hours", "days"):
+                values[stem] = timedelta(**{unit: value})
+            else:
+                values[name] = tuple(value) if name == "ladder" else value
+        return EscalationRules(**values)
 
 
 def rules_from_mapping(table: Mapping[str, Any], where: str = "profile") -> EscalationRules:
-    """Return rules from an ``[escalation]`` table (durations as ``*_hours`` / ``*_days``)."""
-    values: dict[str, Any] = {}
-    for name, value in table.items():
-        stem, _, unit = name.rpartition("_")
-        if stem in _DURATIONS and unit in ("hours", "days"):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ProfileError(f"{where}: [escalation] {name} must be a non-negative number")
-            values[stem] = timedelta(**{unit: value})
-        elif name == "corroboration" and isinstance(value, int) and not isinstance(value, bool):
-            values[name] = value
-        elif name == "ladder" and isinstance(value, list):
-            values[name] = tuple(str(space) for space in value)
-        elif name == "cooperation_deactivates" and isinstance(value, bool):
-            values[name] = value
-        else:
-            raise ProfileError(f"{where}: [escalation] has an unknown or ill-typed key {name!r}")
+    """Return rules from an ``[escalation]`` table; a bad table is one ProfileError line."""
     try:
-        return EscalationRules(**values)
+        return EscalationTable.model_validate(dict(table)).rules()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        why = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ProfileError(f"{where}: [escalation] {key}: {why}") from exc
     except ValueError as exc:
         raise ProfileError(f"{where}: [escalation] {exc}") from exc
 

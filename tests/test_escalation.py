@@ -328,7 +328,15 @@ def test_rules_from_a_custom_profile(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "line", ["corroboraton = 2", "confirm_window_weeks = 1", "active_window_days = -1"]
+    "line",
+    [
+        "corroboraton = 2",
+        "confirm_window_weeks = 1",
+        "active_window_days = -1",
+        "corroboration = true",
+        'confirm_window_hours = "72"',
+        'ladder = ["boats", "boats"]',
+    ],
 )
 def test_rules_reject_unknown_or_bad_keys(tmp_path, line):
     with pytest.raises(ProfileError, match="escalation"):

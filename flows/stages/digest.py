@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from extractors.digest import DigestPeriod, due_period
+from extractors.escalation import EscalationRules
 from extractors.profile import Profile
 from flows.stages.messages import SUBJECT_LIMIT, both_clocks, cut_at_word, stories_of
 from flows.stages.pipeline import RunContext
@@ -35,7 +36,7 @@ def compose_digest(
     profile: Profile, period: DigestPeriod, reports: Sequence[ReportRow]
 ) -> AlertRecord:
     """Return the digest alert: one section per space, one line per story."""
-    order = [*profile.escalation.get("ladder", ()), "cooperation"][::-1]
+    order = [*EscalationRules.from_profile(profile).ladder, "cooperation"][::-1]
     by_space: dict[str, list[ReportRow]] = {}
     for report in reports:
         by_space.setdefault(report.space or OTHER, []).append(report)
