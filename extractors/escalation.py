@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from extractors.profile import Profile, ProfileError
+from extractors.profile import Profile, ProfileError, read_table
 
 SPACES = ("history", "diplomatic", "economic", "security")
 COOPERATION = "cooperation"
@@ -177,13 +177,9 @@ class EscalationTable(BaseModel):
 
 def rules_from_mapping(table: Mapping[str, Any], where: str = "profile") -> EscalationRules:
     """Return rules from an ``[escalation]`` table; a bad table is one ProfileError line."""
+    written = read_table(EscalationTable, table, "escalation", where)
     try:
-        return EscalationTable.model_validate(dict(table)).rules()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        why = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ProfileError(f"{where}: [escalation] {key}: {why}") from exc
+        return written.rules()
     except ValueError as exc:
         raise ProfileError(f"{where}: [escalation] {exc}") from exc
 

@@ -10,26 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from extractors.profile import Profile, ProfileError
+from pydantic import BaseModel, ConfigDict, Field
+
+from extractors.profile import Profile, read_table
 
 
-@dataclass(frozen=True)
-class HealthRules:
-    failing_runs: int = 3
-    silence_factor: float = 2.0
+class HealthRules(BaseModel):
+    """The profile's ``[health]`` table (strict: numbers only, no unknown keys)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    failing_runs: int = Field(default=3, ge=1)
+    silence_factor: float = Field(default=2.0, gt=0)
 
     @classmethod
     def from_profile(cls, profile: Profile) -> HealthRules:
-        table: dict[str, Any] = dict(profile.health)
-        unknown = set(table) - {"failing_runs", "silence_factor"}
-        if unknown:
-            raise ProfileError(f"[health] has an unknown key {sorted(unknown)[0]!r}")
-        rules = cls(**table)
-        if rules.failing_runs < 1 or rules.silence_factor <= 0:
-            raise ProfileError("[health] needs failing_runs ≥ 1 and silence_factor > 0")
-        return rules
+        return read_table(cls, profile.health, "health", str(profile.path))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -183,6 +183,21 @@ class Profile(_Frozen):
             if source.name == name:
                 return source
         raise KeyError(name)
+
+
+_Table = TypeVar("_Table", bound=BaseModel)
+
+
+def read_table(model: type[_Table], table: Mapping[str, Any], name: str, where: str) -> _Table:
+    """Return a table another module owns, validated by its model; a bad table is one
+    ProfileError line that names the file, the table and the key."""
+    try:
+        return model.model_validate(dict(table))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        why = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ProfileError(f"{where}: [{name}] {key}: {why}") from exc
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

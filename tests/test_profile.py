@@ -71,6 +71,9 @@ def test_a_missing_seed_is_named(tmp_path: Path) -> None:
         ("[stages]\nmin_scor = 1", "min_scor"),
         ("[escalation]\ncorroborations = 3", "corroborations"),
         ("[health]\nfailing = 3", "failing"),
+        ("[health]\nfailing_runs = 0", "failing_runs"),
+        ("[health]\nsilence_factor = '2'", "silence_factor"),
+        ("[escalation]\nlive_horizon_hours = true", "live_horizon_hours"),
         ("[relevance]\nthreshold = 'high'", "high"),
     ],
 )
