@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prefect import flow
 
@@ -25,6 +25,7 @@ from extractors.profile import load_profile
 from flows.allocator import limit_heap_growth, release_free_memory
 from flows.settings import Settings
 from flows.stages import alerts, channels, digest, pipeline, sources, tracking
+from flows.stages.channels import Channel
 from flows.stages.pipeline import (
     Candidate,
     Extracted,
@@ -33,6 +34,7 @@ from flows.stages.pipeline import (
     RunContext,
     Scored,
 )
+from flows.stages.sources import Collected
 from flows.stages.summaries import BatchCounts, Counts, MonitorSummary
 from storage.queries import chunks
 
@@ -49,23 +51,76 @@ class AlertConfig:
     max_attempts: int = 5
 
 
+class CollectCandidates(Protocol):
+    def __call__(
+        self,
+        run: RunContext,
+        now: datetime,
+        sources: Sequence[str] | None = None,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> Collected: ...
+
+
+class SelectNew(Protocol):
+    def __call__(
+        self,
+        run: RunContext,
+        collected: Collected,
+        now: datetime,
+        record: bool = True,
+        limit_per_source: int | None = None,
+    ) -> list[Candidate]: ...
+
+
+class StoreBatch(Protocol):
+    def __call__(
+        self, run: RunContext, scored: Scored, now: datetime, run_id: int | None = None
+    ) -> BatchCounts: ...
+
+
+class UpdateEscalation(Protocol):
+    def __call__(
+        self, run: RunContext, now: datetime, *, mode: str = "live"
+    ) -> tracking.EscalationOutcome: ...
+
+
+class RebuildEscalation(Protocol):
+    def __call__(
+        self, run: RunContext, now: datetime, *, silent: bool = True, mode: str = "backfill"
+    ) -> tracking.EscalationOutcome: ...
+
+
+class DeliverAlerts(Protocol):
+    def __call__(
+        self,
+        db_url: str,
+        monitor: str,
+        channels: Sequence[Channel],
+        max_attempts: int,
+        now: Callable[[], datetime] = ...,
+        monitor_title: str = "",
+    ) -> alerts.DeliveryReport: ...
+
+
 @dataclass(frozen=True)
 class Steps:
     """The stage functions a run calls: plain ones (``Steps()``), or the same wrapped as
-    Prefect tasks (``prefect_steps()``). Each takes the run's context and values."""
+    Prefect tasks (``prefect_steps()``). Each takes the run's context and values; a stage
+    with optional arguments has a callback Protocol, so the type checker holds the plain
+    function and its task to the same signature."""
 
     prepare_database: Callable[[RunContext], None] = pipeline.prepare_database
-    collect_candidates: Callable[..., sources.Collected] = sources.collect_candidates
-    select_new: Callable[..., list[Candidate]] = sources.select_new
+    collect_candidates: CollectCandidates = sources.collect_candidates
+    select_new: SelectNew = sources.select_new
     check_health: Callable[[RunContext, datetime], list[str]] = sources.check_health
     fetch_batch: Callable[[RunContext, Sequence[Candidate]], Fetched] = pipeline.fetch_batch
     extract_batch: Callable[[Fetched, Executor | None], Extracted] = pipeline.extract_batch
     score_batch: Callable[[RunContext, Extracted], Scored] = pipeline.score_batch
-    store_batch: Callable[..., BatchCounts] = pipeline.store_batch
-    update_escalation: Callable[..., tracking.EscalationOutcome] = tracking.update_escalation
-    rebuild_escalation: Callable[..., tracking.EscalationOutcome] = tracking.rebuild_escalation
+    store_batch: StoreBatch = pipeline.store_batch
+    update_escalation: UpdateEscalation = tracking.update_escalation
+    rebuild_escalation: RebuildEscalation = tracking.rebuild_escalation
     queue_digest: Callable[[RunContext, datetime], str | None] = digest.queue_digest
-    deliver_alerts: Callable[..., alerts.DeliveryReport] = alerts.deliver_alerts
+    deliver_alerts: DeliverAlerts = alerts.deliver_alerts
 
 
 def prefect_steps() -> Steps:
