@@ -41,8 +41,7 @@ from flows.stages.summaries import (
     Transition,
     UnfinishedDay,
 )
-from storage import outbox
-from storage import queries as q
+from storage import outbox, slices
 from storage.db import read_session, write_session
 from storage.status import transitions_between
 
@@ -114,7 +113,9 @@ def plan_backfill(
 def progress_of(run: RunContext, plan: BackfillPlan) -> dict[str, int]:
     """Return how far a backfill is: slices done, articles stored, matches (for progress bars)."""
     with read_session(run.engine) as session:
-        rows = q.slices_of(session, run.monitor, plan.key, plan.slices[0][0], plan.slices[-1][1])
+        rows = slices.slices_of(
+            session, run.monitor, plan.key, plan.slices[0][0], plan.slices[-1][1]
+        )
     return {
         "slices": len(rows),
         "stored": sum(r.stored for r in rows),
@@ -155,7 +156,7 @@ def _run_slice(
     result = Counts.of(len(collected.entries), len(candidates), counts)
     if not dry_run and not unanswered:
         with write_session(run.engine) as session:
-            q.record_slice(
+            slices.record_slice(
                 session,
                 run.monitor,
                 plan.key,
@@ -194,7 +195,9 @@ def run_backfill(
     steps.prepare_database(run)
     plan = plan_backfill(run.profile, start, end, sources)
     with read_session(run.engine) as session:
-        done = q.done_slices(session, run.monitor, plan.key) if not (dry_run or force) else set()
+        done = (
+            slices.done_slices(session, run.monitor, plan.key) if not (dry_run or force) else set()
+        )
     run_id = None if dry_run else pipeline.start_run(run, "backfill", now)
     totals, skipped, processed = Counts(), 0, 0
     stopped_at: datetime | None = None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from storage.fetch_state import SourceState, source_states
 from storage.models import (
     AlertDelivery,
     AlertOutbox,
@@ -19,7 +20,6 @@ from storage.models import (
     StageTransition,
     StoryCluster,
 )
-from storage.queries import SourceState, source_states
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from extractors.feeds import CandidateEntry
 from extractors.urls import canonical_url, url_key
 from flows.stages.pipeline import RunConfig, RunContext
 from flows.stages.sources import Collected, select_new
-from storage import outbox, tracker
+from storage import fetch_state, outbox, tracker
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertOutbox, Article, SeenUrl, StoryCluster
@@ -123,26 +123,26 @@ def test_failed_urls_are_retried_until_the_attempts_run_out(database_url: str) -
 def test_source_state_follows_outcomes(database_url: str) -> None:
     engine = _engine(database_url)
     with write_session(engine) as session:
-        q.sync_sources(session, "m", [("wire", "feed", "https://wire.example/rss")])
-        q.record_source_outcome(
+        fetch_state.sync_sources(session, "m", [("wire", "feed", "https://wire.example/rss")])
+        fetch_state.record_source_outcome(
             session, "m", q.SourceOutcome("wire", ok=False, error="http_503", retry_after=120), NOW
         )
-        q.record_source_outcome(
+        fetch_state.record_source_outcome(
             session, "m", q.SourceOutcome("wire", ok=False, error="timeout"), NOW
         )
     with read_session(engine) as session:
-        state = q.source_states(session, "m")["wire"]
+        state = fetch_state.source_states(session, "m")["wire"]
     assert (state.health, state.error_streak, state.last_error) == ("failing", 2, "timeout")
     assert state.retry_not_before == NOW + timedelta(seconds=120)
     with write_session(engine) as session:
-        q.record_source_outcome(
+        fetch_state.record_source_outcome(
             session,
             "m",
             q.SourceOutcome("wire", ok=True, etag='"v2"', entries=5, new_entries=2),
             NOW,
         )
     with read_session(engine) as session:
-        state = q.source_states(session, "m")["wire"]
+        state = fetch_state.source_states(session, "m")["wire"]
     assert (state.health, state.error_streak, state.etag, state.last_new_at) == (
         "ok",
         0,

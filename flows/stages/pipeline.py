@@ -30,6 +30,7 @@ from extractors.stages import StageClassifier
 from extractors.topics import derive_topics
 from extractors.urls import outlet_names, url_key
 from flows.stages.summaries import BatchCounts
+from storage import fetch_state
 from storage import queries as q
 from storage.db import make_engine, migrate, write_session
 
@@ -173,7 +174,7 @@ def prepare_database(run: RunContext) -> None:
     """Migrate the schema and register the profile's sources."""
     migrate(run.engine)
     with write_session(run.engine) as session:
-        q.sync_sources(
+        fetch_state.sync_sources(
             session,
             run.monitor,
             [(s.name, s.kind, s.url) for s in run.profile.sources if s.enabled],

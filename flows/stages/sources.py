@@ -23,6 +23,7 @@ from extractors.urls import canonical_url, url_key, without_userinfo
 from flows.stages.backlog import oldest_first, waiting_reasons
 from flows.stages.messages import compose_health_alerts
 from flows.stages.pipeline import Candidate, RunContext, log_reasons
+from storage import fetch_state
 from storage import queries as q
 from storage.db import read_session, write_session
 from storage.outbox import add_alerts
@@ -49,7 +50,7 @@ def collect_candidates(
     """
     profile = run.profile
     with read_session(run.engine) as session:
-        states = q.source_states(session, run.monitor)
+        states = fetch_state.source_states(session, run.monitor)
     due = [s for s in profile.sources if s.enabled and (sources is None or s.name in sources)]
     due = [s for s in due if not _backing_off(states.get(s.name), now)]
     remembered = {
@@ -80,7 +81,7 @@ async def _gather_all(
         )
 
 
-def _backing_off(state: q.SourceState | None, now: datetime) -> bool:
+def _backing_off(state: fetch_state.SourceState | None, now: datetime) -> bool:
     return bool(state and state.retry_not_before and state.retry_not_before > now)
 
 
@@ -132,7 +133,9 @@ def select_new(
         errors = [*collected.errors, *waiting_reasons(profile, waiting, limit_per_source)]
         for outcome in collected.outcomes:
             outcome = _with_new(outcome, new_per_source.get(outcome.name, 0))
-            q.record_source_outcome(session, profile.monitor.name, outcome, now, validators=False)
+            fetch_state.record_source_outcome(
+                session, profile.monitor.name, outcome, now, validators=False
+            )
         q.record_errors(session, profile.monitor.name, errors, now)
     log_reasons(errors)
     return taken
@@ -144,7 +147,7 @@ def save_validators(run: RunContext, collected: Collected, now: datetime) -> Non
     with write_session(run.engine) as session:
         for outcome in collected.outcomes:
             if outcome.ok:
-                q.save_validators(session, monitor, outcome, now)
+                fetch_state.save_validators(session, monitor, outcome, now)
 
 
 def _with_new(outcome: SourceOutcome, count: int) -> SourceOutcome:
@@ -159,7 +162,7 @@ def check_health(run: RunContext, now: datetime) -> list[str]:
     configured = {s.name: s for s in profile.sources if s.enabled}
     changes: list[tuple[HealthChange, str]] = []
     with write_session(run.engine) as session:
-        states = q.source_states(session, monitor)
+        states = fetch_state.source_states(session, monitor)
         failing_now = {name for name, state in states.items() if state.health_problem == "failing"}
         for state in states.values():
             source = configured.get(state.name)
@@ -180,7 +183,7 @@ def check_health(run: RunContext, now: datetime) -> list[str]:
             )
             if change is None:
                 continue
-            q.set_health_episode(
+            fetch_state.set_health_episode(
                 session,
                 monitor,
                 state.name,
