@@ -16,8 +16,13 @@ times, each in a child process of its own, on the same pages:
     how much more it costs.
 
 Prefect talks to one ``prefect server start`` on 127.0.0.1 for the whole benchmark, so no
-run pays for a temporary server. ``--stages`` adds a run with a timer around every stage
-(inside and outside its Prefect task) and per-article costs of extraction and scoring.
+run pays for a temporary server. Both servers use the same two cores as the runs: the page
+server (threads of this process; a real run's web servers are elsewhere) and the Prefect
+server (its own process; a real run's may be elsewhere too). Their CPU seconds during each
+monitor child are reported (``site_cpu_s``, ``prefect_server_cpu_s``) beside the run's own,
+so a cost can be told from the benchmark's own machinery. ``--stages`` adds a run with a
+timer around every stage (inside and outside its Prefect task) and per-article costs of
+extraction and scoring.
 The last line printed is one JSON object::
 
     python benchmarks/pipeline.py --pages 1000 [--corpus DIR] [--runs 3] [--json] [--stages]
@@ -324,6 +329,27 @@ def per_article_costs(pages: list[tuple[str, bytes]]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the parent
 
 
+def _children_cpu() -> float:
+    """Return the CPU seconds of this process's running children (Linux /proc; else 0)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = os.listdir(f"/proc/{os.getpid()}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            children = Path(f"/proc/{os.getpid()}/task/{tid}/children").read_text().split()
+        except OSError:
+            continue
+        for pid in children:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+    return total
+
+
 def _child_env(work: Path, api_url: str, db_path: Path, profile: Path) -> dict[str, str]:
     from flows.settings import prefect_defaults
 
@@ -405,7 +431,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "ceiling", work, env, "--child-urls", str(urls_file), "--corpus", str(corpus)
             )
             _log(f"run {k + 1}/{args.runs}: ceiling {ceiling['wall_s']:.1f} s")
+            # The monitor child is the only one running: what this process and the Prefect
+            # server spend meanwhile is the servers' share of its runs.
+            site_cpu, server_cpu = _rusage()[0], _children_cpu()
             mon = run_child("monitor", work, env, "--child-db", str(db))
+            mon["site_cpu_s"] = _rusage()[0] - site_cpu
+            mon["prefect_server_cpu_s"] = _children_cpu() - server_cpu
             _log(
                 f"run {k + 1}/{args.runs}: pipeline {mon['run']['wall_s']:.1f} s, "
                 f"idle {mon['idle']['wall_s']:.2f} s, floor {mon['floor']['wall_s']:.2f} s"
@@ -472,6 +503,8 @@ def summarise(
         "baseline_cpu_s": _median(runs, "baseline", "cpu_s"),
         "pipeline_cpu_s": _median(runs, "monitor", "run", "cpu_s"),
         "pipeline_worker_cpu_s": _median(runs, "monitor", "run", "worker_cpu_s"),
+        "site_cpu_s": _median(runs, "monitor", "site_cpu_s"),
+        "prefect_server_cpu_s": _median(runs, "monitor", "prefect_server_cpu_s"),
         "idle_cpu_s": _median(runs, "monitor", "idle", "cpu_s"),
         "floor_cpu_s": _median(runs, "monitor", "floor", "cpu_s"),
         "first_flow_s": _median(runs, "monitor", "first_flow_s"),
@@ -517,6 +550,8 @@ def report(result: dict[str, Any]) -> str:
         f"  cpu {r['baseline_cpu_s']:.1f} s",
         f"(b) straitwatch     {r['pipeline_s']:8.2f} s  {r['articles_per_s']:7.1f}/s"
         f"  cpu {r['pipeline_cpu_s']:.1f} s + workers {r['pipeline_worker_cpu_s']:.1f} s",
+        f"    servers         page server {r['site_cpu_s']:.1f} s cpu, Prefect server "
+        f"{r['prefect_server_cpu_s']:.1f} s cpu (the monitor child's runs and floors)",
         f"    (b)/(a)         {r['ratio_pipeline_vs_baseline']:8.3f}",
         f"(e) ceiling         {r['ceiling_s']:8.2f} s  extraction alone, "
         f"{r['ceiling_workers']} workers",

@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.robotparser import RobotFileParser
@@ -109,7 +109,9 @@ class FetchResult:
     url: str
     final_url: str
     status: int | None
-    content: bytes
+    # Not in repr: asyncio and tracebacks print a finished gather's results, and the repr
+    # of a page's bytes costs milliseconds each.
+    content: bytes = field(repr=False)
     content_type: str  # media type, lower-case, no params; "" if absent
     charset: str | None  # from Content-Type
     etag: str | None

@@ -173,6 +173,10 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
     with ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=quiet_libraries
     ) as pool:
+        # Start every worker now: each imports the extractors (a second or so), while the
+        # first batch is being fetched instead of after it.
+        for _ in range(workers):
+            pool.submit(quiet_libraries)
         yield pool
 
 
