@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+import attrs
 from sqlalchemy.engine import Engine
 
 from extractors import article as article_mod
@@ -235,57 +236,24 @@ class Page:
     final_url: str
 
 
-class BatchValue:
-    """A batch passed from stage to stage: a frozen record of a few fields, opaque to Prefect.
-
-    Not a dataclass on purpose (as RunContext): Prefect walks every dataclass, tuple and
-    list in a task's arguments, item by item and field by field, to find futures and
-    upstream results. A batch holds a hundred pages, articles or records, and walking them
-    twice for each of four tasks cost about a second of CPU per 1,000 pages. To Prefect a
-    batch is one value; its task's dependency on the task that returned it is still seen.
-    """
-
-    __slots__ = ("__weakref__",)  # Prefect ties a result to its task run by weak reference
-    _fields: tuple[str, ...] = ()
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        if len(args) > len(self._fields):
-            raise TypeError(f"{type(self).__name__} takes {len(self._fields)} fields")
-        values = dict(zip(self._fields, args, strict=False))
-        for name, value in kwargs.items():
-            if name not in self._fields or name in values:
-                raise TypeError(f"{type(self).__name__}: unexpected or repeated field {name!r}")
-            values[name] = value
-        for name in self._fields:
-            if name not in values:
-                if not hasattr(type(self), f"_default_{name}"):
-                    raise TypeError(f"{type(self).__name__}: missing field {name!r}")
-                values[name] = getattr(type(self), f"_default_{name}")
-            object.__setattr__(self, name, values[name])
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
-
-    def __hash__(self) -> int:
-        return hash(tuple(getattr(self, n) for n in self._fields))
-
-    def __repr__(self) -> str:
-        sizes = ", ".join(f"{n}={len(getattr(self, n))}" for n in self._fields)
-        return f"{type(self).__name__}({sizes})"
+def _count(items: tuple[object, ...]) -> str:
+    return f"<{len(items)}>"
 
 
-class Fetched(BatchValue):
+# A batch passed from stage to stage is an attrs class, not a dataclass, on purpose (as
+# RunContext): Prefect walks every dataclass, pydantic model, tuple and list in a task's
+# arguments, item by item, to find futures and upstream results. A batch holds a hundred
+# pages, articles or records, and walking them twice for each of four tasks cost about a
+# second of CPU per 1,000 pages. To Prefect a batch is one value; its task's dependency on
+# the task that returned it is still seen. Reprs give sizes, never pages.
+
+
+@attrs.frozen
+class Fetched:
     """The pages of a batch that came back, and the candidates that failed."""
 
-    __slots__ = ("failures", "pages")
-    _fields = ("pages", "failures")
-    pages: tuple[Page, ...]
-    failures: tuple[tuple[Candidate, FetchResult], ...]
+    pages: tuple[Page, ...] = attrs.field(repr=_count)
+    failures: tuple[tuple[Candidate, FetchResult], ...] = attrs.field(repr=_count)
 
 
 def fetch_batch(run: RunContext, batch: Sequence[Candidate]) -> Fetched:
@@ -301,15 +269,13 @@ def fetch_batch(run: RunContext, batch: Sequence[Candidate]) -> Fetched:
     return Fetched(tuple(pages), tuple(failures))
 
 
-class Extracted(BatchValue):
+@attrs.frozen
+class Extracted:
     """The articles found in a batch, the pages without one, and the fetch failures."""
 
-    __slots__ = ("articles", "failures", "fetch_failures")
-    _fields = ("articles", "failures", "fetch_failures")
-    _default_fetch_failures = ()
-    articles: tuple[tuple[Candidate, ParsedArticle], ...]
-    failures: tuple[tuple[Candidate, ExtractionFailure], ...]
-    fetch_failures: tuple[tuple[Candidate, FetchResult], ...]
+    articles: tuple[tuple[Candidate, ParsedArticle], ...] = attrs.field(repr=_count)
+    failures: tuple[tuple[Candidate, ExtractionFailure], ...] = attrs.field(repr=_count)
+    fetch_failures: tuple[tuple[Candidate, FetchResult], ...] = attrs.field(default=(), repr=_count)
 
 
 def extract_batch(fetched: Fetched, executor: Executor | None = None) -> Extracted:
@@ -325,16 +291,12 @@ def extract_batch(fetched: Fetched, executor: Executor | None = None) -> Extract
     return Extracted(tuple(good), tuple(bad), fetched.failures)
 
 
-class Scored(BatchValue):
+@attrs.frozen
+class Scored:
     """The batch's articles as records to store, with what extraction found."""
 
-    __slots__ = ("extracted", "records")
-    _fields = ("records", "extracted")
-    records: tuple[tuple[Candidate, q.ArticleRecord], ...]
+    records: tuple[tuple[Candidate, q.ArticleRecord], ...] = attrs.field(repr=_count)
     extracted: Extracted
-
-    def __repr__(self) -> str:
-        return f"Scored(records={len(self.records)}, extracted={self.extracted!r})"
 
 
 def _published(article: ParsedArticle, candidate: Candidate) -> datetime | None:
