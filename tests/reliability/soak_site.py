@@ -24,7 +24,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.e2e.history_site import STEP_A, STEP_B, WORDS
-from tests.reliability.conftest import SourceSpec
+from tests.reliability.harness import SourceSpec
 
 OUTLETS = {"harbor": "Harbor Daily", "ledger": "Capital Ledger", "tide": "Tide Observer"}
 

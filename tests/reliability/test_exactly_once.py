@@ -22,7 +22,7 @@ from flows.stages.alerts import deliver_alerts, load_channels
 from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertDelivery, AlertOutbox
-from tests.reliability.conftest import Tally
+from tests.reliability.harness import Tally
 from tests.reliability.hostile import dead_port
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

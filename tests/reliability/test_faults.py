@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from flows.demo.server import SiteServer
-from tests.reliability.conftest import (
+from tests.reliability.harness import (
     Tally,
     Workspace,
     articles,
@@ -383,7 +383,7 @@ def test_a_full_disk_fails_the_run_cleanly_and_the_next_run_recovers(
             + "</channel></rss>",
             content_type="application/rss+xml",
         )
-        from tests.reliability.conftest import SourceSpec
+        from tests.reliability.harness import SourceSpec
 
         profile = space.profile([SourceSpec("big", hostile.url("/disk/feed.xml"))])
         filler = disk / "filler"

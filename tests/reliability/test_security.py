@@ -16,7 +16,7 @@ import pytest
 
 from extractors.fetch import Fetcher, FetchPolicy
 from storage.db import redact_url
-from tests.reliability.conftest import SourceSpec, Tally, Workspace, demo_sources, profile_text
+from tests.reliability.harness import SourceSpec, Tally, Workspace, demo_sources, profile_text
 from tests.reliability.hostile import HostileServer, redirect, reply
 from tests.reliability.pages import Item, article, rss, security_story
 from tests.support.cli import cli_env, run_cli

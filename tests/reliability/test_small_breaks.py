@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import (
+from tests.reliability.harness import (
     PARENT_PROFILE,
     SourceSpec,
     Tally,

@@ -31,7 +31,7 @@ import pytest
 from flows.cli.app import SOURCES_SILENT
 from flows.stages.alerts import _delivery_key
 from storage.outbox import PendingAlert
-from tests.reliability.conftest import Tally, profile_text
+from tests.reliability.harness import Tally, profile_text
 from tests.reliability.soak_site import STEPS, serve_soak_site
 from tests.support.cli import cli_env, straitwatch_command
 from tests.support.db import rows

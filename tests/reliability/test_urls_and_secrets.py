@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, inspect, text
 import extractors.fetch
 from flows.monitor import AlertConfig, Steps, run_monitor
 from flows.stages.pipeline import RunConfig
-from tests.reliability.conftest import SourceSpec, Tally, profile_text
+from tests.reliability.harness import SourceSpec, Tally, profile_text
 from tests.reliability.hostile import Conn, HostileServer, reply
 from tests.reliability.pages import FILLER, Item, article, plain_story, rss, security_story
 from tests.support.db import rows
