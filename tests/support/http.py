@@ -135,10 +135,11 @@ def _from_routes(routes: Mapping[str, Response]) -> Responder:
 def serve(answer: Mapping[str, Response] | Responder | None = None) -> Iterator[FixtureServer]:
     """Serve on a free port of 127.0.0.1, in threads, until the block ends.
 
-    ``answer`` is a route table ``{path: Response}`` or a callable ``(Request) -> Response``;
-    without it every request is a 404 until ``responder`` is set.
+    ``answer`` is a route table ``{path: Response}`` (read at each request, so it may be
+    filled once ``base_url`` is known) or a callable ``(Request) -> Response``; without it
+    every request is a 404 until ``responder`` is set.
     """
-    responder = answer if callable(answer) else _from_routes(answer or {})
+    responder = answer if callable(answer) else _from_routes({} if answer is None else answer)
     httpd = _Server(responder)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
