@@ -19,7 +19,7 @@ import pytest
 from flows.demo.run import DEMO_SITE
 from flows.demo.server import SiteServer, serve_site
 from tests.reliability.harness import Tally, Workspace, articles, tally_line
-from tests.reliability.hostile import HostileServer, reply, serve_hostile
+from tests.support.wire import HostileServer, reply, serve_hostile
 
 _RECORDS = pytest.StashKey[list[dict[str, Any]]]()
 

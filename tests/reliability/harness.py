@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from flows.demo.server import DEMO_FEEDS, SiteServer
-from tests.reliability.hostile import HostileServer, reply
 from tests.reliability.pages import Item, plain_story, rss
 from tests.support.paths import REPO
+from tests.support.wire import HostileServer, reply
 
 PARENT_PROFILE = REPO / "seeds" / "monitor.toml"
 

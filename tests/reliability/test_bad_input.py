@@ -25,18 +25,6 @@ from tests.reliability.harness import (
     fresh_routes,
     query,
 )
-from tests.reliability.hostile import (
-    Handler,
-    HostileServer,
-    cut_short,
-    dead_port,
-    drip,
-    endless,
-    gzip_bomb,
-    hang,
-    redirect,
-    reply,
-)
 from tests.reliability.pages import (
     JAPANESE_BODY,
     JAPANESE_TITLE,
@@ -51,6 +39,18 @@ from tests.reliability.pages import (
     comment_flood,
     plain_story,
     rss,
+)
+from tests.support.net import free_port
+from tests.support.wire import (
+    Handler,
+    HostileServer,
+    cut_short,
+    drip,
+    endless,
+    gzip_bomb,
+    hang,
+    redirect,
+    reply,
 )
 
 RSS = "application/rss+xml"
@@ -398,7 +398,7 @@ def _tls(server: HostileServer, prefix: str, reason: str) -> Plan:
 
 
 def _refused(server: HostileServer, prefix: str, reason: str) -> Plan:
-    url = f"http://127.0.0.1:{dead_port()}/feed.xml"
+    url = f"http://127.0.0.1:{free_port()}/feed.xml"  # nothing listens there
     return Plan([SourceSpec(HOSTILE, url, outlet="Hostile Wire")], {}, {reason})
 
 

@@ -23,7 +23,7 @@ from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertDelivery, AlertOutbox
 from tests.reliability.harness import Tally
-from tests.reliability.hostile import dead_port
+from tests.support.net import free_port
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -204,7 +204,7 @@ def test_a_hanging_webhook_gets_one_post(database_url: str, tally: Tally) -> Non
 
 def test_a_refused_connection_is_retried_and_then_sent(database_url: str) -> None:
     _queue(database_url, "a")
-    closed = RawSmtp(port=dead_port())
+    closed = RawSmtp(port=free_port())
     _deliver(database_url, closed.url())  # nothing listens: refused before anything left
     assert _deliveries(database_url) == [("failed", 1)]
     assert _outbox(database_url) == ["pending"]

@@ -33,11 +33,11 @@ from tests.reliability.harness import (
     profile_text,
     query,
 )
-from tests.reliability.hostile import HostileServer, reply
 from tests.support.cli import cli_env, run_cli
 from tests.support.mail import SmtpSink, smtp_at
 from tests.support.net import free_port
 from tests.support.paths import REPO
+from tests.support.wire import HostileServer, reply
 
 KILLER = Path(__file__).resolve().parent / "killer.py"
 
