@@ -23,6 +23,7 @@ from extractors.fetch import (
     make_client,
     parse_retry_after,
 )
+from tests.support.net import free_port
 from tests.support.wire import (
     Handler,
     HostileServer,
@@ -731,9 +732,7 @@ def test_a_server_that_never_answers_ends_as_timeout():
 
 
 def test_a_closed_port_is_a_connect_error():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
 
     async def go():
         async with Fetcher(loopback_policy()) as fetcher:
