@@ -25,18 +25,17 @@ import json
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from tests.support.http import FixtureServer, Response, serve  # noqa: E402 - REPO first
 
 
 def feed_document(base: str, entries: int) -> bytes:
@@ -49,35 +48,13 @@ def feed_document(base: str, entries: int) -> bytes:
 
 
 @contextmanager
-def serve_feed(entries: int) -> Iterator[tuple[str, Counter[str]]]:
+def serve_feed(entries: int) -> Iterator[FixtureServer]:
     """Serve /feed.xml on a free port of 127.0.0.1; every other path is a 404."""
-    hits: Counter[str] = Counter()
-    document: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # the name http.server dispatches to
-            hits["feed" if self.path == "/feed.xml" else "page"] += 1
-            body = document["feed"] if self.path == "/feed.xml" else b""
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    document["feed"] = feed_document(base, entries)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base, hits
-    finally:
-        server.shutdown()
-        server.server_close()
+    routes: dict[str, Response] = {}
+    with serve(routes) as server:
+        document = feed_document(server.base_url, entries)
+        routes["/feed.xml"] = Response(200, document, "application/rss+xml")
+        yield server
 
 
 def write_profile(directory: Path, feed_url: str, limit: int | None) -> Path:
@@ -105,8 +82,8 @@ def measure(entries: int, limit: int | None) -> dict[str, Any]:
     from flows.stages.pipeline import RunConfig
 
     quiet_libraries()
-    with serve_feed(entries) as (base, hits), tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+    with serve_feed(entries) as server, tempfile.TemporaryDirectory() as tmp:
+        base, work = server.base_url, Path(tmp)
         document = feed_document(base, entries)
         started = time.perf_counter()
         parsed = parse_feed(document, f"{base}/feed.xml", "huge")
@@ -133,7 +110,7 @@ def measure(entries: int, limit: int | None) -> dict[str, Any]:
             "parsed_entries": len(parsed.entries),
             "run_seconds": round(run_seconds, 1),
             "new": summary.new,
-            "pages_requested": hits["page"],
+            "pages_requested": sum(r.path != "/feed.xml" for r in server.requests),
             "error_rows": errors,
             "database_mb": round(db.stat().st_size / 1e6, 1),
         }

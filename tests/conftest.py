@@ -1,4 +1,4 @@
-"""Shared fixtures: real servers on 127.0.0.1 (SMTP, Prefect), databases and the corpus path.
+"""Shared fixtures: real servers on 127.0.0.1 (SMTP, a webhook, Prefect), databases and the corpus.
 
 The helpers behind them, and the ones tests import directly, live in ``tests.support``.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.db import POSTGRES_ENV, create_postgres_database, drop_postgres_database
+from tests.support.http import FixtureServer, Response, serve
 from tests.support.mail import SmtpSink, smtp_at
 from tests.support.net import free_port
 from tests.support.paths import CORPUS
@@ -34,6 +35,13 @@ def smtp_server() -> Iterator[SmtpSink]:
     """A real SMTP server on a free port of 127.0.0.1 (see ``tests.support.mail.smtp_at``)."""
     with smtp_at(free_port()) as sink:
         yield sink
+
+
+@pytest.fixture
+def webhook() -> Iterator[FixtureServer]:
+    """A webhook endpoint on 127.0.0.1: answers every request ``ok`` (as Slack does), keeps it."""
+    with serve(lambda request: Response(body=b"ok")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import apprise
@@ -18,6 +16,7 @@ from storage import outbox
 from storage import status as storage_status
 from storage.db import make_engine, migrate, read_session, write_session
 from tests.support.cli import cli_env, run_cli
+from tests.support.http import FixtureServer
 from tests.support.net import free_port
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -134,45 +133,25 @@ def test_one_line_blocks_header_injection() -> None:
     assert text == "Seoul acts Bcc: victim@example.org now"
 
 
-class _SlackHook(BaseHTTPRequestHandler):
-    posts: list[tuple[str, dict]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        length = int(self.headers.get("Content-Length", 0))
-        type(self).posts.append((self.path, json.loads(self.rfile.read(length))))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def test_slack_plugin_delivers_to_its_webhook(tmp_path: Path, monkeypatch) -> None:
+def test_slack_plugin_delivers_to_its_webhook(
+    tmp_path: Path, monkeypatch, webhook: FixtureServer
+) -> None:
     from apprise.plugins.slack import NotifySlack
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackHook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setattr(
-            NotifySlack, "webhook_url", f"http://127.0.0.1:{server.server_port}/services"
-        )
-        url = _db(tmp_path, [_alert("a")])
-        slack = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#desk"
-        channels, problems = load_channels([slack], None, False)
-        assert problems == [] and "TIiajkdnlazkcOXrIdevi7FQ" not in channels[0].name
-        report = deliver_alerts(url, "m", channels, max_attempts=3)
-        assert len(report.sent) == 1
-        assert len(_SlackHook.posts) == 1
-        path, payload = _SlackHook.posts[0]
-        assert path == "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
-        text = json.dumps(payload)
-        assert "title a" in text and "body a" in text and "#desk" in text
-        deliver_alerts(url, "m", channels, max_attempts=3)
-        assert len(_SlackHook.posts) == 1
-    finally:
-        server.shutdown()
-        server.server_close()
+    monkeypatch.setattr(NotifySlack, "webhook_url", webhook.url("/services"))
+    url = _db(tmp_path, [_alert("a")])
+    slack = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#desk"
+    channels, problems = load_channels([slack], None, False)
+    assert problems == [] and "TIiajkdnlazkcOXrIdevi7FQ" not in channels[0].name
+    report = deliver_alerts(url, "m", channels, max_attempts=3)
+    assert len(report.sent) == 1
+    assert len(webhook.requests) == 1
+    post = webhook.requests[0]
+    assert post.path == "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+    text = json.dumps(post.json())
+    assert "title a" in text and "body a" in text and "#desk" in text
+    deliver_alerts(url, "m", channels, max_attempts=3)
+    assert len(webhook.requests) == 1
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from flows.artifacts import escape_markdown, match_rows, monitor_markdown, publi
 from flows.settings import Settings
 from flows.stages.summaries import MonitorSummary
 from storage.report_queries import RunMatchRow
+from tests.support.http import Response, serve
 
 HOSTILE = "Talks [click](http://evil.example/x) <img src=x onerror=alert(1)> | `a` *b* _c_ #d !e"
 
@@ -54,30 +52,13 @@ def test_no_artifact_outside_a_flow_run(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-class _Runs(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.dumps([{"name": "monitor-2026-12-05T14:00Z"}]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_run_warns_when_a_monitor_run_is_running(capsys: pytest.CaptureFixture[str]) -> None:
     from flows.cli.app import _warn_if_monitor_running
 
-    server = HTTPServer(("127.0.0.1", 0), _Runs)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        api = f"http://127.0.0.1:{server.server_port}/api"
-        _warn_if_monitor_running(Settings(PREFECT_API_URL=api))
-    finally:
-        server.shutdown()
+    # Prefect's API as far as the warning reads it: the running monitor flow runs.
+    running = Response.of_json([{"name": "monitor-2026-12-05T14:00Z"}])
+    with serve(lambda request: running) as api:
+        _warn_if_monitor_running(Settings(PREFECT_API_URL=api.url("/api")))
     err = " ".join(capsys.readouterr().err.split())
     assert "monitor-2026-12-05T14:00Z running now" in err
     assert "cancelled by the deployment's concurrency limit" in err

@@ -23,7 +23,17 @@ from extractors.fetch import (
     make_client,
     parse_retry_after,
 )
-from tests.fetch_support.server import Wire, head, serve
+from tests.support.net import free_port
+from tests.support.wire import (
+    Handler,
+    HostileServer,
+    drip,
+    endless,
+    hang,
+    reply,
+    serve_hostile,
+    wait_until,
+)
 
 UA = "straitwatch/0.1 (news monitor; respects robots.txt)"
 PUBLIC = {
@@ -638,84 +648,65 @@ def loopback_policy(**overrides) -> FetchPolicy:
     return FetchPolicy(**{**base, **overrides})
 
 
-async def fetch_from(handler, path: str = "/", **overrides) -> tuple[FetchResult, Wire]:
-    async with serve(handler) as (base, wire):
-        async with Fetcher(loopback_policy(**overrides)) as fetcher:
-            result = await fetcher.fetch(base + path)
-        return result, wire
+def fetch_from(
+    routes: dict[str, Handler], path: str = "/", **overrides
+) -> tuple[FetchResult, HostileServer]:
+    with serve_hostile(routes) as server:
+        result = asyncio.run(fetch_loopback(server.url(path), **overrides))
+    return result, server
+
+
+async def fetch_loopback(url: str, **overrides) -> FetchResult:
+    async with Fetcher(loopback_policy(**overrides)) as fetcher:
+        return await fetcher.fetch(url)
 
 
 def test_a_page_over_loopback_with_robots_missing():
-    async def handler(reader, writer, wire):
-        if wire.requests[-1].startswith(b"GET /robots.txt"):
-            writer.write(head("404 Not Found", Content_Length="0"))
-        else:
-            writer.write(
-                head(Content_Type="text/html; charset=utf-8", Content_Length="5") + b"hello"
-            )
-        await writer.drain()
-
-    result, wire = asyncio.run(fetch_from(handler, "/story", respect_robots=True))
+    routes = {
+        "/robots.txt": reply(b"", 404, "text/plain"),
+        "/story": reply(b"hello", content_type="text/html; charset=utf-8"),
+    }
+    result, server = fetch_from(routes, "/story", respect_robots=True)
     assert result.ok and result.content == b"hello"
     assert result.charset == "utf-8"
-    assert [r.split(b" ")[1] for r in wire.requests] == [b"/robots.txt", b"/story"]
-    assert all(b"user-agent: straitwatch/0.1" in r.lower() for r in wire.requests)
+    assert [r.path for r in server.requests] == ["/robots.txt", "/story"]
+    assert all(
+        r.headers["user-agent"].lower().startswith("straitwatch/0.1") for r in server.requests
+    )
 
 
 def test_loopback_is_refused_unless_allowed():
-    async def handler(reader, writer, wire):
-        raise AssertionError("the guard let a loopback request through")
-
-    result, wire = asyncio.run(fetch_from(handler, allowed_networks=()))
+    result, server = fetch_from({}, allowed_networks=())
     assert result.error == "private_address"
-    assert wire.requests == []
+    assert server.requests == []  # not even a connection reached it
 
 
 def test_a_body_past_the_cap_is_cut_off_while_streaming():
-    chunk = b"x" * 65536
-
-    async def endless(reader, writer, wire):
-        writer.write(head(Content_Type="text/html"))  # no length: read until close
-        for _ in range(1600):  # 100 MiB if nobody stops it
-            writer.write(chunk)
-            await writer.drain()
-            wire.sent += len(chunk)
-        writer.write_eof()
-
-    async def go():
-        async with serve(endless) as (base, wire):
-            async with Fetcher(loopback_policy(max_bytes=200_000)) as fetcher:
-                result = await fetcher.fetch(base + "/")
-            await asyncio.wait_for(wire.client_left.wait(), 2.0)
-            return result, wire
-
-    result, wire = asyncio.run(go())
+    with serve_hostile({"/": endless(100 * 2**20, 65536)}) as server:  # 100 MiB, no length
+        result = asyncio.run(fetch_loopback(server.url("/"), max_bytes=200_000))
+        client_left = wait_until(lambda: server.cut_off["/"] == 1, 2.0)
     assert result.error == "too_large" and result.content == b""
-    assert wire.client_left.is_set()
+    assert client_left
     # Socket buffers hold a few MiB at most; the server never got near its 100 MiB.
-    assert wire.sent < 16 * 2**20
+    assert server.sent["/"] < 16 * 2**20
 
 
 def test_a_gzip_bomb_is_capped_on_its_decoded_size():
     bomb = gzip.compress(b"\0" * (64 * 2**20), compresslevel=9)  # 64 MiB in about 64 KB
 
-    async def handler(reader, writer, wire):
-        writer.write(head(Content_Encoding="gzip", Content_Length=str(len(bomb))))
-        writer.write(bomb)
-        await writer.drain()
-
-    async def go():
-        async with serve(handler) as (base, _):
-            async with Fetcher(loopback_policy(max_bytes=1_000_000)) as fetcher:
-                tracemalloc.start()
-                try:
-                    result = await fetcher.fetch(base + "/")
-                    _, peak = tracemalloc.get_traced_memory()
-                finally:
-                    tracemalloc.stop()
+    async def go(url: str) -> tuple[FetchResult, int]:
+        async with Fetcher(loopback_policy(max_bytes=1_000_000)) as fetcher:
+            tracemalloc.start()
+            try:
+                result = await fetcher.fetch(url)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
         return result, peak
 
-    result, peak = asyncio.run(go())
+    routes = {"/": reply(bomb, content_type="text/html", Content_Encoding="gzip")}
+    with serve_hostile(routes) as server:
+        result, peak = asyncio.run(go(server.url("/")))
     assert len(bomb) < 100_000
     assert result.error == "too_large"
     # Decoding in bounded steps keeps memory near the cap; httpx's own decoder would inflate
@@ -724,35 +715,24 @@ def test_a_gzip_bomb_is_capped_on_its_decoded_size():
 
 
 def test_a_dripping_server_ends_as_timeout_within_the_policy_time():
-    async def drip(reader, writer, wire):
-        writer.write(head(Content_Length="1000"))
-        for _ in range(1000):
-            writer.write(b"x")
-            await writer.drain()
-            await asyncio.sleep(0.2)  # each byte well inside any read timeout
-
     started = time.monotonic()
-    result, _ = asyncio.run(fetch_from(drip, timeout=1.0))
+    # A byte every 0.2 s: each well inside any read timeout, the whole never within 1 s.
+    result, _ = fetch_from({"/": drip(0.2, 1000)}, timeout=1.0)
     took = time.monotonic() - started
     assert result.error == "timeout" and result.retryable
     assert 0.9 <= took < 2.0
 
 
 def test_a_server_that_never_answers_ends_as_timeout():
-    async def silent(reader, writer, wire):
-        await asyncio.sleep(30)
-
     started = time.monotonic()
-    result, wire = asyncio.run(fetch_from(silent, timeout=0.5))
+    result, server = fetch_from({"/": hang()}, timeout=0.5)
     assert result.error == "timeout"
     assert time.monotonic() - started < 1.5
-    assert len(wire.requests) == 1
+    assert len(server.requests) == 1
 
 
 def test_a_closed_port_is_a_connect_error():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
 
     async def go():
         async with Fetcher(loopback_policy()) as fetcher:

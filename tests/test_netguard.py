@@ -14,9 +14,10 @@ from extractors.netguard import (
     is_allowed_address,
     parse_networks,
 )
-from tests.fetch_support.server import Wire, head, serve
+from tests.support.wire import reply, serve_hostile
 
 LOOPBACK = parse_networks(["127.0.0.0/8"])
+OK = reply(b"ok", content_type="text/plain")
 
 
 def resolver_for(table: dict[str, list[str]]):
@@ -138,11 +139,6 @@ def rebinding(first: list[str], then: list[str]):
     return resolve, calls
 
 
-async def answer_ok(reader, writer, wire: Wire) -> None:
-    writer.write(head(Content_Type="text/plain", Content_Length="2") + b"ok")
-    await writer.drain()
-
-
 def fetch_once(url: str, resolver, transport=None, **policy) -> FetchResult:
     async def go() -> FetchResult:
         settings = FetchPolicy(respect_robots=False, per_host_delay=0.0, timeout=5.0, **policy)
@@ -166,37 +162,29 @@ def test_a_name_rebinding_to_a_private_address_is_refused_before_any_connection(
 def test_the_default_fetcher_refuses_a_rebinding_name_where_it_connects():
     # localhost is where the client would connect if it resolved the name itself: the
     # server there must never see a request.
-    async def go() -> tuple[FetchResult, Wire]:
-        async with serve(answer_ok) as (base, wire):
-            port = base.rsplit(":", 1)[1]
-            resolve, _ = rebinding(["93.184.216.34"], ["10.0.0.1"])
-            settings = FetchPolicy(respect_robots=False, per_host_delay=0.0, timeout=5.0)
-            async with Fetcher(settings, resolver=resolve) as fetcher:
-                return await fetcher.fetch(f"http://localhost:{port}/"), wire
-
-    result, wire = asyncio.run(go())
+    with serve_hostile({"/": OK}) as server:
+        resolve, _ = rebinding(["93.184.216.34"], ["10.0.0.1"])
+        result = fetch_once(f"http://localhost:{server.port}/", resolve)
     assert result.error == "private_address"
-    assert wire.requests == []
+    assert server.requests == []
 
 
-def test_the_default_fetcher_connects_to_the_address_it_checked():
-    # The server listens on 127.0.0.2 only; the system would resolve localhost elsewhere.
-    async def go() -> tuple[FetchResult, Wire]:
-        async with serve(answer_ok, host="127.0.0.2") as (base, wire):
-            port = base.rsplit(":", 1)[1]
-            resolve = resolver_for({"localhost": ["127.0.0.3", "127.0.0.2"]})
-            settings = FetchPolicy(
-                respect_robots=False,
-                per_host_delay=0.0,
-                timeout=5.0,
-                allowed_networks=("127.0.0.0/8",),
-            )
-            async with Fetcher(settings, resolver=resolve) as fetcher:
-                return await fetcher.fetch(f"http://localhost:{port}/"), wire
+def test_the_default_fetcher_connects_to_the_address_it_checked(monkeypatch):
+    # The system resolver is switched off: the client must connect to the addresses the
+    # guard checked, in order: ::1, where nothing listens, then 127.0.0.1, which answers.
+    def no_system_resolver(*args, **kwargs):
+        raise AssertionError("the system resolver was asked")
 
-    result, wire = asyncio.run(go())
+    monkeypatch.setattr(socket, "getaddrinfo", no_system_resolver)
+    with serve_hostile({"/": OK}) as server:
+        resolve = resolver_for({"localhost": ["::1", "127.0.0.1"]})
+        result = fetch_once(
+            f"http://localhost:{server.port}/",
+            resolve,
+            allowed_networks=("127.0.0.0/8", "::1/128"),
+        )
     assert (result.error, result.status, result.content) == (None, 200, b"ok")
-    assert b"host: localhost:" in wire.requests[0].lower()  # 127.0.0.3 refused, .2 answered
+    assert server.requests[0].headers["host"].startswith("localhost:")  # ::1 refused
 
 
 def test_unix_sockets_are_refused():

@@ -7,10 +7,8 @@ webhook served on 127.0.0.1, and read what arrived.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,6 +28,7 @@ from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.tracker import ReportRow
 from tests.support.cli import cli_env, run_cli
+from tests.support.http import FixtureServer
 from tests.support.mail import SmtpSink, decoded_subject
 from tests.support.paths import REPO
 
@@ -226,37 +225,19 @@ def test_the_email_arrives_with_a_text_part_and_an_escaped_html_part(
 
 
 @pytest.mark.e2e
-def test_slack_receives_block_kit_through_its_webhook(tmp_path: Path, monkeypatch) -> None:
+def test_slack_receives_block_kit_through_its_webhook(
+    tmp_path: Path, monkeypatch, webhook: FixtureServer
+) -> None:
     from apprise.plugins.slack import NotifySlack
 
-    posts: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            length = int(self.headers.get("Content-Length", 0))
-            posts.append(json.loads(self.rfile.read(length)))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setattr(
-            NotifySlack, "webhook_url", f"http://127.0.0.1:{server.server_port}/services"
-        )
-        hostile = _report(4, "Asahi", None, "{{app_body}} " + HOSTILE[2])
-        url = _outbox(tmp_path, [_alert([*_reports(), hostile])])
-        slack = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#desk"
-        channels, _ = load_channels([slack], None, False)
-        report = deliver_alerts(url, "japan-korea", channels, 3)
-        assert len(report.sent) == 1 and len(posts) == 1
-    finally:
-        server.shutdown()
-        server.server_close()
+    monkeypatch.setattr(NotifySlack, "webhook_url", webhook.url("/services"))
+    hostile = _report(4, "Asahi", None, "{{app_body}} " + HOSTILE[2])
+    url = _outbox(tmp_path, [_alert([*_reports(), hostile])])
+    slack = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#desk"
+    channels, _ = load_channels([slack], None, False)
+    report = deliver_alerts(url, "japan-korea", channels, 3)
+    posts = [request.json() for request in webhook.requests]
+    assert len(report.sent) == 1 and len(posts) == 1
     blocks = posts[0]["attachments"][0]["blocks"]
     assert blocks[0]["type"] == "header"
     buttons = [b["accessory"]["url"] for b in blocks if "accessory" in b]

@@ -11,7 +11,6 @@ filler, each with a text of its own so none are near duplicates.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -19,8 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+from tests.support.http import NOT_FOUND, FixtureServer, Request, Response, serve
 
 WORDS = (
     "harbour market price rain river festival school rail bridge library museum garden "
@@ -72,73 +71,66 @@ def page(title: str, body: str, published: datetime) -> bytes:
     ).encode()
 
 
+def _stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
 @dataclass
 class HistorySite:
-    base_url: str
+    """The site's content and how it answers; ``server`` serves it."""
+
+    server: FixtureServer
     gdelt: list[tuple[str, datetime]]  # (path, seen)
     outlets: dict[str, list[tuple[str, datetime]]]
-    requests: list[str] = field(default_factory=list)
+    pages: dict[str, bytes]
+    throttle_every: int = 4
+    delay: float = 0.0
     throttled: int = 0
+    api_calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
 
     @property
     def gdelt_endpoint(self) -> str:
         return self.base_url + "/api/v2/doc/doc"
 
+    @property
+    def requests(self) -> list[Request]:
+        return self.server.requests
+
     def all_paths(self) -> set[str]:
         return {p for p, _ in self.gdelt} | {p for pages in self.outlets.values() for p, _ in pages}
 
-
-def _stamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    site: HistorySite
-    pages: dict[str, bytes]
-    throttle_every: int
-    delay: float = 0.0
-    lock = threading.Lock()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _send(
-        self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        parts = urlsplit(self.path)
-        with self.lock:
-            self.site.requests.append(self.path)
-            count = len([r for r in self.site.requests if r.startswith("/api/")])
-        if parts.path == "/robots.txt":
-            return self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
-        if parts.path == "/api/v2/doc/doc":
-            if self.throttle_every and count % self.throttle_every == 0:
-                self.site.throttled += 1
-                return self._send(429, b"Please limit requests", "text/plain", {"Retry-After": "1"})
-            return self._doc(parse_qs(parts.query))
-        if parts.path in self.pages:
-            if self.delay and not parts.path.endswith(".xml"):
+    def respond(self, request: Request) -> Response:
+        path = request.path
+        if path == "/robots.txt":
+            return Response(200, b"User-agent: *\nAllow: /\n")
+        if path == "/api/v2/doc/doc":
+            with self.lock:
+                self.api_calls += 1
+                throttle = bool(self.throttle_every) and self.api_calls % self.throttle_every == 0
+                if throttle:
+                    self.throttled += 1
+            if throttle:
+                return Response(429, b"Please limit requests", headers={"Retry-After": "1"})
+            return self._doc(request.query)
+        if path in self.pages:
+            if self.delay and not path.endswith(".xml"):
                 time.sleep(self.delay)
-            kind = "application/xml" if parts.path.endswith(".xml") else "text/html; charset=utf-8"
-            return self._send(200, self.pages[parts.path], kind)
-        return self._send(404, b"not found", "text/plain")
+            kind = "application/xml" if path.endswith(".xml") else "text/html; charset=utf-8"
+            return Response(200, self.pages[path], kind)
+        return NOT_FOUND
 
-    def _doc(self, query: dict[str, list[str]]) -> None:
+    def _doc(self, query: dict[str, list[str]]) -> Response:
         start, end = _stamp(query["startdatetime"][0]), _stamp(query["enddatetime"][0])
         limit = min(int(query.get("maxrecords", ["75"])[0]), 250)
-        hits = sorted((s, p) for p, s in self.site.gdelt if start <= s < end)[::-1][:limit]
+        hits = sorted((s, p) for p, s in self.gdelt if start <= s < end)[::-1][:limit]
         articles = [
             {
-                "url": self.site.base_url + p,
+                "url": self.base_url + p,
                 "url_mobile": "",
                 "title": f"Item {p}",
                 "seendate": s.strftime("%Y%m%dT%H%M%SZ"),
@@ -149,8 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
             }
             for s, p in hits
         ]
-        body = json.dumps({"articles": articles} if articles else {}).encode()
-        self._send(200, body, "application/json; charset=utf-8")
+        return Response.of_json({"articles": articles} if articles else {})
 
 
 def _sitemap(base: str, pages: list[tuple[str, datetime]]) -> bytes:
@@ -175,8 +166,6 @@ def serve_history(
 
     ``delay`` slows every article page down, for tests that must catch a run midway.
     """
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    base = f"http://127.0.0.1:{server.server_port}"
     spread = timedelta(days=days) / max(gdelt_articles, 1)
     gdelt = [(f"/wire/{n}", day + spread * n) for n in range(gdelt_articles)]
     step_at = day + timedelta(hours=9)
@@ -184,32 +173,23 @@ def serve_history(
         "harbor": [("/harbor/gsomia-ends", step_at)],
         "ledger": [("/ledger/seoul-scraps-gsomia", step_at + timedelta(hours=2))],
     }
-    pages: dict[str, bytes] = {}
-    for path, seen in gdelt:
-        pages[path] = page(*_filler(int(path.rsplit("/", 1)[1])), seen)
-    pages["/harbor/gsomia-ends"] = page(*STEP_A, step_at)
-    pages["/ledger/seoul-scraps-gsomia"] = page(*STEP_B, step_at + timedelta(hours=2))
-    pages["/harbor/sitemap.xml"] = _sitemap(base, outlets["harbor"])
-    pages["/ledger/sitemap-1.xml"] = _sitemap(base, outlets["ledger"])
-    pages["/ledger/sitemap-index.xml"] = (
-        "<?xml version='1.0' encoding='UTF-8'?><sitemapindex "
-        "xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'><sitemap>"
-        f"<loc>{base}/ledger/sitemap-1.xml</loc></sitemap></sitemapindex>"
-    ).encode()
-    site = HistorySite(base, gdelt, outlets)
-    handler = type(
-        "Handler",
-        (_Handler,),
-        {"site": site, "pages": pages, "throttle_every": throttle_every, "delay": delay},
-    )
-    server.RequestHandlerClass = handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve() as server:
+        base = server.base_url
+        pages: dict[str, bytes] = {}
+        for path, seen in gdelt:
+            pages[path] = page(*_filler(int(path.rsplit("/", 1)[1])), seen)
+        pages["/harbor/gsomia-ends"] = page(*STEP_A, step_at)
+        pages["/ledger/seoul-scraps-gsomia"] = page(*STEP_B, step_at + timedelta(hours=2))
+        pages["/harbor/sitemap.xml"] = _sitemap(base, outlets["harbor"])
+        pages["/ledger/sitemap-1.xml"] = _sitemap(base, outlets["ledger"])
+        pages["/ledger/sitemap-index.xml"] = (
+            "<?xml version='1.0' encoding='UTF-8'?><sitemapindex "
+            "xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'><sitemap>"
+            f"<loc>{base}/ledger/sitemap-1.xml</loc></sitemap></sitemapindex>"
+        ).encode()
+        site = HistorySite(server, gdelt, outlets, pages, throttle_every, delay)
+        server.responder = site.respond
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def history_profile(site: HistorySite, parent: str) -> str:

@@ -36,7 +36,7 @@ def test_backfill_gets_every_article_once_and_sends_one_summary(
         config = _config(tmp_path, site, database_url)
         alerts = AlertConfig(urls=(smtp_server.url(),))
         first = run_backfill(config, alerts, date(2019, 8, 21), date(2019, 8, 23))
-        api_calls = [r for r in site.requests if r.startswith("/api/")]
+        api_calls = [r for r in site.requests if r.path.startswith("/api/")]
         second = run_backfill(config, alerts, date(2019, 8, 21), date(2019, 8, 23))
 
     assert first.processed == 3 and first.stopped_before is None

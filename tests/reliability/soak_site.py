@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.e2e.history_site import STEP_A, STEP_B, WORDS
-from tests.reliability.conftest import SourceSpec
+from tests.reliability.harness import SourceSpec
+from tests.support.http import NOT_FOUND, Request, Response, serve
 
 OUTLETS = {"harbor": "Harbor Daily", "ledger": "Capital Ledger", "tide": "Tide Observer"}
 
@@ -143,7 +143,7 @@ class Story:
 
 @dataclass
 class SoakSite:
-    """The site's content by round; the server reads it under ``lock``."""
+    """The site's content by round; ``respond`` reads it under ``lock``."""
 
     base_url: str
     seed: int
@@ -243,59 +243,33 @@ class SoakSite:
             f"xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>"
         ).encode()
 
-    def respond(self, path: str) -> tuple[int, str, bytes]:
+    def respond(self, request: Request) -> Response:
+        path = request.path
         with self.lock:
             if path == "/robots.txt":
-                return 200, "text/plain", b"User-agent: *\nAllow: /\n"
+                return Response(200, b"User-agent: *\nAllow: /\n")
             outlet, _, rest = path.lstrip("/").partition("/")
             if outlet in OUTLETS and rest == "feed.xml":
                 if path in self.failing:
-                    return self.failing[path], "text/plain", b"feed unavailable"
-                return 200, "application/rss+xml", self.feed(outlet)
+                    return Response(self.failing[path], b"feed unavailable")
+                return Response(200, self.feed(outlet), "application/rss+xml")
             if outlet in OUTLETS and rest == "sitemap.xml":
-                return 200, "application/xml", self.sitemap(outlet)
+                return Response(200, self.sitemap(outlet), "application/xml")
             for story in self.stories:
                 if story.path == path:
                     status = self.status_of(story)
                     if status != 200:
-                        return status, "text/plain", b"unavailable"
+                        return Response(status, b"unavailable")
                     self.served.add(path)
-                    return (
-                        200,
-                        "text/html; charset=utf-8",
-                        _page(story.title, story.text, story.published),
-                    )
-            return 404, "text/plain", b"not found"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    site: SoakSite
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        status, kind, body = self.site.respond(self.path.split("?", 1)[0])
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+                    body = _page(story.title, story.text, story.published)
+                    return Response(200, body, "text/html; charset=utf-8")
+            return NOT_FOUND
 
 
 @contextmanager
 def serve_soak_site(seed: int) -> Iterator[SoakSite]:
     """Serve the changing site on 127.0.0.1 (before round 0 it lists nothing)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    site = SoakSite(
-        f"http://127.0.0.1:{server.server_port}", seed, datetime.now(UTC).replace(microsecond=0)
-    )
-    server.RequestHandlerClass = type("Handler", (_Handler,), {"site": site})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve() as server:
+        site = SoakSite(server.base_url, seed, datetime.now(UTC).replace(microsecond=0))
+        server.responder = site.respond
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -18,25 +18,13 @@ from typing import Any
 import pytest
 
 from flows.stages.summaries import MonitorSummary
-from tests.reliability.conftest import (
+from tests.reliability.harness import (
     SourceSpec,
     Tally,
     Workspace,
     articles,
     fresh_routes,
     query,
-)
-from tests.reliability.hostile import (
-    Handler,
-    HostileServer,
-    cut_short,
-    dead_port,
-    drip,
-    endless,
-    gzip_bomb,
-    hang,
-    redirect,
-    reply,
 )
 from tests.reliability.pages import (
     JAPANESE_BODY,
@@ -52,6 +40,18 @@ from tests.reliability.pages import (
     comment_flood,
     plain_story,
     rss,
+)
+from tests.support.net import free_port
+from tests.support.wire import (
+    Handler,
+    HostileServer,
+    cut_short,
+    drip,
+    endless,
+    gzip_bomb,
+    hang,
+    redirect,
+    reply,
 )
 
 RSS = "application/rss+xml"
@@ -399,7 +399,7 @@ def _tls(server: HostileServer, prefix: str, reason: str) -> Plan:
 
 
 def _refused(server: HostileServer, prefix: str, reason: str) -> Plan:
-    url = f"http://127.0.0.1:{dead_port()}/feed.xml"
+    url = f"http://127.0.0.1:{free_port()}/feed.xml"  # nothing listens there
     return Plan([SourceSpec(HOSTILE, url, outlet="Hostile Wire")], {}, {reason})
 
 

@@ -13,7 +13,7 @@ from flows.stages.tracking import rebuild_escalation, update_escalation
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertOutbox, Article
-from tests.reliability.conftest import Tally
+from tests.reliability.harness import Tally
 from tests.support.paths import REPO
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

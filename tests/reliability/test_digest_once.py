@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from storage.db import make_engine, write_session
 from storage.models import Article
-from tests.reliability.conftest import Tally, demo_sources, profile_text, query
+from tests.reliability.harness import Tally, demo_sources, profile_text, query
 from tests.reliability.test_faults import killed, mail_url
 from tests.support.cli import cli_env, run_cli
 from tests.support.mail import smtp_at

@@ -23,8 +23,9 @@ from flows.stages.channels import load_channels
 from storage import outbox
 from storage.db import make_engine, migrate, read_session, write_session
 from storage.models import AlertDelivery, AlertOutbox
-from tests.reliability.conftest import Tally
-from tests.reliability.hostile import dead_port
+from tests.reliability.harness import Tally
+from tests.support.net import free_port
+from tests.support.wire import hang, serve_hostile
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -92,31 +93,6 @@ def raw_smtp(**options: object) -> Iterator[RawSmtp]:
         yield server
     finally:
         listener.close()
-
-
-@contextmanager
-def hanging_webhook() -> Iterator[tuple[str, list[bytes]]]:
-    """An HTTP endpoint that reads each request and never answers."""
-    requests: list[bytes] = []
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            held.append(conn)
-            requests.append(conn.recv(65536))
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"json://127.0.0.1:{listener.getsockname()[1]}/hook?rto=1&cto=1", requests
-    finally:
-        listener.close()
-        for conn in held:
-            conn.close()
 
 
 def _queue(url: str, *keys: str) -> None:
@@ -189,23 +165,25 @@ def test_a_hang_up_after_the_message_is_sent_once_and_never_again(
 
 def test_a_hanging_webhook_gets_one_post(database_url: str, tally: Tally) -> None:
     _queue(database_url, "a")
-    with hanging_webhook() as (url, requests):
+    with serve_hostile({"/hook": hang()}) as server:  # reads each request, never answers
+        url = f"json://127.0.0.1:{server.port}/hook?rto=1&cto=1"
         _deliver(database_url, url)
         _deliver(database_url, url)
         time.sleep(0.3)
+    posts = server.requests
     tally.fault(
         "webhook never answers",
         survived=True,
-        duplicates=max(0, len(requests) - 1),
-        lost=0 if requests else 1,
+        duplicates=max(0, len(posts) - 1),
+        lost=0 if posts else 1,
     )
-    assert len(requests) == 1 and b"POST /hook" in requests[0]
+    assert [(r.method, r.path) for r in posts] == [("POST", "/hook")]
     assert _deliveries(database_url) == [("unknown", 1)]
 
 
 def test_a_refused_connection_is_retried_and_then_sent(database_url: str) -> None:
     _queue(database_url, "a")
-    closed = RawSmtp(port=dead_port())
+    closed = RawSmtp(port=free_port())
     _deliver(database_url, closed.url())  # nothing listens: refused before anything left
     assert _deliveries(database_url) == [("failed", 1)]
     assert _outbox(database_url) == ["pending"]

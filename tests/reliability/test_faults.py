@@ -26,7 +26,7 @@ import pytest
 
 from flows.demo.server import SiteServer
 from flows.stages.summaries import MonitorSummary
-from tests.reliability.conftest import (
+from tests.reliability.harness import (
     Tally,
     Workspace,
     articles,
@@ -34,11 +34,11 @@ from tests.reliability.conftest import (
     profile_text,
     query,
 )
-from tests.reliability.hostile import HostileServer, reply
 from tests.support.cli import cli_env, run_cli
 from tests.support.mail import SmtpSink, smtp_at
 from tests.support.net import free_port
 from tests.support.paths import REPO
+from tests.support.wire import HostileServer, reply
 
 KILLER = Path(__file__).resolve().parent / "killer.py"
 
@@ -384,7 +384,7 @@ def test_a_full_disk_fails_the_run_cleanly_and_the_next_run_recovers(
             + "</channel></rss>",
             content_type="application/rss+xml",
         )
-        from tests.reliability.conftest import SourceSpec
+        from tests.reliability.harness import SourceSpec
 
         profile = space.profile([SourceSpec("big", hostile.url("/disk/feed.xml"))])
         filler = disk / "filler"

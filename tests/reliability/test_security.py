@@ -16,13 +16,13 @@ import pytest
 
 from extractors.fetch import Fetcher, FetchPolicy
 from storage.db import redact_url
-from tests.reliability.conftest import SourceSpec, Tally, Workspace, demo_sources, profile_text
-from tests.reliability.hostile import HostileServer, redirect, reply
+from tests.reliability.harness import SourceSpec, Tally, Workspace, demo_sources, profile_text
 from tests.reliability.pages import Item, article, rss, security_story
 from tests.support.cli import cli_env, run_cli
 from tests.support.mail import SmtpSink, decoded_subject
 from tests.support.net import free_port
 from tests.support.paths import REPO
+from tests.support.wire import HostileServer, redirect, reply
 
 SECOND_REPORT = [
     "South Korea's defence ministry announced on Monday that it has suspended GSOMIA, the "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import (
+from tests.reliability.harness import (
     PARENT_PROFILE,
     SourceSpec,
     Tally,
@@ -21,9 +21,9 @@ from tests.reliability.conftest import (
     fresh_routes,
     query,
 )
-from tests.reliability.hostile import HostileServer, reply
 from tests.reliability.pages import Item, plain_story, rss, security_story
 from tests.support.cli import cli_env, run_cli
+from tests.support.wire import HostileServer, reply
 
 RSS = "application/rss+xml"
 MARKUP = "[/bold] [red]unclosed [link=javascript:x]"

@@ -11,7 +11,6 @@ the number of rounds (20 on SQLite, 4 on PostgreSQL by default).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -19,11 +18,8 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -31,10 +27,11 @@ import pytest
 from flows.cli.app import SOURCES_SILENT
 from flows.stages.alerts import _delivery_key
 from storage.outbox import PendingAlert
-from tests.reliability.conftest import Tally, profile_text
+from tests.reliability.harness import Tally, profile_text
 from tests.reliability.soak_site import STEPS, serve_soak_site
 from tests.support.cli import cli_env, straitwatch_command
 from tests.support.db import rows
+from tests.support.http import FixtureServer
 from tests.support.mail import SmtpSink
 from tests.support.paths import REPO
 
@@ -49,49 +46,6 @@ PROCESS_TIMEOUT = 90.0  # one run or backfill; longer is a hang
 # Seconds after the start: a process spends about 3 s starting, 4 s working, 1 s ending.
 KILL_DELAY = (1.0, 8.0)
 DOCUMENTED_EXITS = {0, SOURCES_SILENT}
-
-
-# ---------------------------------------------------------------- a webhook that listens
-
-
-@dataclass
-class WebhookSink:
-    url: str
-    posts: list[tuple[str, dict[str, object]]] = field(default_factory=list)  # (key, body)
-
-
-@contextmanager
-def webhook_sink() -> Iterator[WebhookSink]:
-    """An HTTP endpoint on 127.0.0.1 that answers 200 to every POST and keeps it."""
-    sink = WebhookSink("")
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with lock:
-                sink.posts.append(
-                    (self.headers.get("X-Straitwatch-Alert", ""), json.loads(body or b"{}"))
-                )
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    sink.url = f"json://127.0.0.1:{server.server_port}/hooks/soak"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield sink
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # ---------------------------------------------------------------- processes
@@ -218,6 +172,7 @@ def test_soak_monitor_and_backfill_with_random_kills(
     database_url: str,
     prefect_api: str,
     smtp_server: SmtpSink,
+    webhook: FixtureServer,
     tally: Tally,
 ) -> None:
     kind = "sqlite" if database_url.startswith("sqlite") else "postgres"
@@ -230,14 +185,14 @@ def test_soak_monitor_and_backfill_with_random_kills(
     vanished: list[str] = []
     kills = Counter[str]()
     finished = Counter[str]()
-    with serve_soak_site(seed) as site, webhook_sink() as hook:
+    with serve_soak_site(seed) as site:
         profile = tmp_path / "soak.toml"
         profile.write_text(profile_text(site.sources()), encoding="utf-8")
         env = cli_env(
             tmp_path,
             prefect_api,
             STRAITWATCH_DATABASE_URL=database_url,
-            STRAITWATCH_APPRISE_URLS=f"{smtp_server.url()} {hook.url}",
+            STRAITWATCH_APPRISE_URLS=f"{smtp_server.url()} json://127.0.0.1:{webhook.port}/hooks/soak",
         )
         day = site.now.date()
         window = ["--from", (day - timedelta(days=1)).isoformat(), "--to", day.isoformat()]
@@ -289,7 +244,7 @@ def test_soak_monitor_and_backfill_with_random_kills(
         elapsed = time.monotonic() - started
         time.sleep(0.3)  # the sinks' last handler threads
         mail_headers = [str(m["X-Straitwatch-Alert"] or "") for m in smtp_server.messages]
-        hook_headers = [key for key, _ in hook.posts]
+        hook_headers = [r.headers.get("x-straitwatch-alert", "") for r in webhook.requests]
 
     # ---- every stored article accounted for
     after = _articles(database_url)

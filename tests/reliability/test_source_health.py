@@ -8,9 +8,9 @@ from typing import Any
 
 import apprise
 
-from tests.reliability.conftest import SourceSpec, Tally, Workspace, profile_text
-from tests.reliability.hostile import HostileServer, first_then, reply
+from tests.reliability.harness import SourceSpec, Tally, Workspace, profile_text
 from tests.reliability.pages import Item, plain_story, rss
+from tests.support.wire import HostileServer, first_then, reply
 
 received: list[tuple[str, str]] = []
 

@@ -23,11 +23,11 @@ import extractors.fetch
 from flows.monitor import AlertConfig, Steps, run_monitor
 from flows.stages.pipeline import RunConfig
 from flows.stages.summaries import MonitorSummary
-from tests.reliability.conftest import SourceSpec, Tally, profile_text
-from tests.reliability.hostile import Conn, HostileServer, reply
+from tests.reliability.harness import SourceSpec, Tally, profile_text
 from tests.reliability.pages import FILLER, Item, article, plain_story, rss, security_story
 from tests.support.db import rows
 from tests.support.mail import SmtpSink
+from tests.support.wire import Conn, HostileServer, reply
 
 SECOND_REPORT = [
     "South Korea's defence ministry announced on Monday that it has suspended GSOMIA, the "

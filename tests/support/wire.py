@@ -3,7 +3,8 @@
 Raw sockets in threads, on purpose: what matters is what a server does on the wire
 (dripping bytes, never answering, streaming without end, speaking plain text to a TLS
 client). Each connection serves one request and closes (``Connection: close``), so a
-handler owns its socket from the request line to the end.
+handler owns its socket from the request line to the end. The tests' one raw-socket
+server: the fetcher's caps and timeouts and the reliability suite's bad inputs alike.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+from tests.support.http import Request
 
 
 @dataclass
@@ -133,10 +136,14 @@ def _bomb(size: int) -> bytes:
 
 
 def gzip_bomb(size: int = 200_000_000) -> Handler:
-    """Return a handler sending a small gzip body that inflates to ``size`` bytes."""
+    """Return a handler sending a small gzip body that inflates to ``size`` bytes.
+
+    The body is compressed here, ahead of the request: 200 MB take seconds to compress,
+    which inside the handler would run out the client's timeout before the first byte.
+    """
+    body = _bomb(size)
 
     def handle(conn: Conn) -> None:
-        body = _bomb(size)
         headers = {
             "Content-Type": "text/html; charset=utf-8",
             "Content-Encoding": "gzip",
@@ -158,13 +165,20 @@ def cut_short(body: bytes = b"<html><body><p>The first half of a page") -> Handl
 
 @dataclass
 class HostileServer:
-    """The running server: its routes (changeable while it runs) and what it saw."""
+    """The running server: its routes (changeable while it runs) and what it saw.
+
+    ``requests`` holds each request's line and headers (bodies are not read); ``hits``
+    counts them by path, ``sent`` counts the bytes written, and ``cut_off`` the answers
+    that ended on a socket error (the client left, or its socket timed out).
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
     routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
     hits: Counter[str] = field(default_factory=Counter)
     sent: Counter[str] = field(default_factory=Counter)
+    cut_off: Counter[str] = field(default_factory=Counter)
     tls_attempts: int = 0
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -177,6 +191,7 @@ class HostileServer:
 
     def handle(self, sock: socket.socket) -> None:
         sock.settimeout(30)
+        path = ""
         try:
             data = b""
             while b"\r\n\r\n" not in data:
@@ -191,17 +206,21 @@ class HostileServer:
                 if len(data) > 65_536:
                     return
             lines = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-            target = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
+            words = lines[0].split(" ")
+            target = words[1] if len(words) > 1 else "/"
             headers = {}
             for line in lines[1:]:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
-            path = urlsplit(target).path
+            parts = urlsplit(target)
+            path = parts.path
+            self.requests.append(Request(words[0], path, parse_qs(parts.query), headers, b""))
             self.hits[path] += 1
             handler = self.routes.get(target) or self.routes.get(path) or reply(b"", 404)
             handler(Conn(sock, target, headers, self))
         except OSError:
-            pass  # the client left: caps and timeouts do that on purpose
+            if path:  # the client left: caps and timeouts do that on purpose
+                self.cut_off[path] += 1
         finally:
             sock.close()
 
@@ -234,13 +253,6 @@ def serve_hostile(routes: dict[str, Handler] | None = None) -> Iterator[HostileS
         server.stopping.set()
         thread.join(timeout=5)
         listener.close()
-
-
-def dead_port() -> int:
-    """Return a loopback port nothing listens on (connections are refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
