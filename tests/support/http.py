@@ -56,11 +56,11 @@ Responder = Callable[[Request], Response]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, responder: Responder) -> None:
+    def __init__(self, responder: Responder, keep_alive: bool) -> None:
         self.responder = responder
         self.lock = threading.Lock()
         self.log: list[Request] = []
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's FQDN, which can stall without DNS.
@@ -86,17 +86,23 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.responder(request)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.status != 304:  # a 304 has no body, so no length either
+            self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and response.status != 304:
             self.wfile.write(response.body)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _answer  # the names http.server calls
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # the record is ``FixtureServer.requests``
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"  # a client may send many requests on one connection
+    timeout = 30
 
 
 class FixtureServer:
@@ -132,15 +138,19 @@ def _from_routes(routes: Mapping[str, Response]) -> Responder:
 
 
 @contextmanager
-def serve(answer: Mapping[str, Response] | Responder | None = None) -> Iterator[FixtureServer]:
+def serve(
+    answer: Mapping[str, Response] | Responder | None = None, *, keep_alive: bool = False
+) -> Iterator[FixtureServer]:
     """Serve on a free port of 127.0.0.1, in threads, until the block ends.
 
     ``answer`` is a route table ``{path: Response}`` (read at each request, so it may be
     filled once ``base_url`` is known) or a callable ``(Request) -> Response``; without it
-    every request is a 404 until ``responder`` is set.
+    every request is a 404 until ``responder`` is set. ``keep_alive`` speaks HTTP/1.1, so a
+    client reuses its connections (as it would with a real site); by default each request
+    has its own connection.
     """
     responder = answer if callable(answer) else _from_routes({} if answer is None else answer)
-    httpd = _Server(responder)
+    httpd = _Server(responder, keep_alive)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
