@@ -79,7 +79,7 @@ def measure(entries: int, limit: int | None) -> dict[str, Any]:
     from extractors.article import quiet_libraries
     from extractors.feeds import parse_feed
     from flows.monitor import AlertConfig, Steps, run_monitor
-    from flows.stages.pipeline import RunConfig
+    from flows.stages.context import RunConfig
 
     quiet_libraries()
     with serve_feed(entries) as server, tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,7 @@ anything: unknown keys anywhere (a misspelt key would otherwise silently keep it
 default) and value types; ``require_seed`` checks that the seed file exists.
 ``[relevance]``, ``[stages]``, ``[escalation]`` and ``[health]`` are parsed by the modules
 that own them, which reject unknown keys themselves; building them at start
-(``flows.stages.pipeline.check_profile``) is how those tables are checked. Every error is a
+(``flows.stages.context.check_profile``) is how those tables are checked. Every error is a
 ProfileError of one line that names the file.
 """
 

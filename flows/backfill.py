@@ -31,9 +31,10 @@ from flows.monitor import (
     process_batches,
 )
 from flows.settings import Settings
-from flows.stages import pipeline
+from flows.stages import context
+from flows.stages.context import RunConfig, RunContext
 from flows.stages.messages import compose_backfill_summary
-from flows.stages.pipeline import RunConfig, RunContext, Scored
+from flows.stages.pipeline import Scored
 from flows.stages.summaries import (
     BackfillSummary,
     BatchCounts,
@@ -198,7 +199,7 @@ def run_backfill(
         done = (
             slices.done_slices(session, run.monitor, plan.key) if not (dry_run or force) else set()
         )
-    run_id = None if dry_run else pipeline.start_run(run, "backfill", now)
+    run_id = None if dry_run else context.start_run(run, "backfill", now)
     totals, skipped, processed = Counts(), 0, 0
     stopped_at: datetime | None = None
     incomplete: list[UnfinishedDay] = []
@@ -230,7 +231,7 @@ def run_backfill(
     if not dry_run and stopped_at is None and not incomplete:
         summary = _finish(run, alert_config, steps, plan, alerts, now, summary)
     if run_id is not None:
-        pipeline.finish_run(
+        context.finish_run(
             run,
             run_id,
             "stopped" if stopped_at else "incomplete" if incomplete else "ok",

@@ -24,16 +24,10 @@ from extractors.article import quiet_libraries
 from extractors.profile import load_profile
 from flows.allocator import limit_heap_growth, release_free_memory
 from flows.settings import Settings
-from flows.stages import alerts, channels, digest, pipeline, sources, tracking
+from flows.stages import alerts, channels, context, digest, pipeline, sources, tracking
 from flows.stages.channels import Channel
-from flows.stages.pipeline import (
-    Candidate,
-    Extracted,
-    Fetched,
-    RunConfig,
-    RunContext,
-    Scored,
-)
+from flows.stages.context import RunConfig, RunContext
+from flows.stages.pipeline import Candidate, Extracted, Fetched, Scored
 from flows.stages.sources import Collected
 from flows.stages.summaries import BatchCounts, Counts, MonitorSummary
 from storage.queries import chunks
@@ -109,7 +103,7 @@ class Steps:
     with optional arguments has a callback Protocol, so the type checker holds the plain
     function and its task to the same signature."""
 
-    prepare_database: Callable[[RunContext], None] = pipeline.prepare_database
+    prepare_database: Callable[[RunContext], None] = context.prepare_database
     collect_candidates: CollectCandidates = sources.collect_candidates
     select_new: SelectNew = sources.select_new
     check_health: Callable[[RunContext, datetime], list[str]] = sources.check_health
@@ -236,7 +230,7 @@ def run_monitor(
     limit_heap_growth()
     run = RunContext.build(config)
     steps.prepare_database(run)
-    run_id = pipeline.start_run(run, "monitor", now)
+    run_id = context.start_run(run, "monitor", now)
     status, counts, summary = "failed", BatchCounts(), None
     try:
         collected = steps.collect_candidates(run, now)
@@ -276,7 +270,7 @@ def run_monitor(
         status = "no source answered" if summary.no_source_answered else "ok"
         return summary
     finally:
-        pipeline.finish_run(
+        context.finish_run(
             run,
             run_id,
             status,

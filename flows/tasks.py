@@ -17,8 +17,9 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-from flows.stages import alerts, digest, pipeline, sources, tracking
-from flows.stages.pipeline import Candidate, Fetched, RunContext
+from flows.stages import alerts, context, digest, pipeline, sources, tracking
+from flows.stages.context import RunContext
+from flows.stages.pipeline import Candidate, Fetched
 
 HOST_LIMIT_PREFIX = "straitwatch-host-"
 _limits_known: set[str] = set()
@@ -68,7 +69,7 @@ def fetch_batch(run: RunContext, batch: Sequence[Candidate]) -> Fetched:
         return pipeline.fetch_batch(run, batch)
 
 
-prepare_database = task(name="prepare-database", cache_policy=NO_CACHE)(pipeline.prepare_database)
+prepare_database = task(name="prepare-database", cache_policy=NO_CACHE)(context.prepare_database)
 collect_candidates = task(name="collect-candidates", cache_policy=NO_CACHE)(
     sources.collect_candidates
 )

@@ -12,7 +12,7 @@ import pytest
 
 from flows import allocator, backfill, monitor
 from flows.monitor import AlertConfig, Steps
-from flows.stages.pipeline import RunConfig, RunContext
+from flows.stages.context import RunConfig, RunContext
 from tests.support.paths import REPO
 
 needs_glibc = pytest.mark.skipif(

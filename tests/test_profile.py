@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from extractors.profile import ProfileError, load_profile, require_seed
-from flows.stages.pipeline import check_profile
+from flows.stages.context import check_profile
 from tests.support.paths import REPO
 
 SHIPPED = REPO / "seeds" / "monitor.toml"

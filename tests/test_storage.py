@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from extractors.feeds import CandidateEntry
 from extractors.urls import canonical_url, url_key
-from flows.stages.pipeline import RunConfig, RunContext
+from flows.stages.context import RunConfig, RunContext
 from flows.stages.sources import Collected, select_new
 from storage import fetch_state, outbox, tracker
 from storage import queries as q

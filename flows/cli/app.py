@@ -86,7 +86,7 @@ def _settings(profile: Path | None = None) -> Settings:
 
 def _checked(profile: Path | None = None, *, database: bool = True) -> Settings:
     """Return the settings once the profile, all it builds, and the database check out."""
-    from flows.stages.pipeline import check_profile
+    from flows.stages.context import check_profile
 
     settings = _settings(profile)
     check_profile(settings.profile)
@@ -356,7 +356,7 @@ def demo(
     from flows.demo.run import run_demo
     from flows.monitor import configs_from
     from flows.settings import DEFAULT_PROFILE
-    from flows.stages.pipeline import check_profile
+    from flows.stages.context import check_profile
 
     apply_prefect_defaults()
     check_profile(DEFAULT_PROFILE)  # the demo's profile extends the shipped one

@@ -56,7 +56,7 @@ def run_backfill_command(
     """Run the backfill flow for the CLI; return the exit code."""
     from flows import backfill as bf
     from flows.monitor import configs_from
-    from flows.stages.pipeline import RunContext, prepare_database
+    from flows.stages.context import RunContext, prepare_database
 
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     config, _ = configs_from(settings)

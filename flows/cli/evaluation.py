@@ -29,7 +29,7 @@ ProfileOption = Annotated[Path | None, typer.Option("--profile", help="Monitor p
 
 def _scoring(profile: Path | None) -> tuple[Any, Any]:
     """Return the profile's relevance scorer and stage classifier, the whole profile checked."""
-    from flows.stages.pipeline import scoring_of_profile
+    from flows.stages.context import scoring_of_profile
 
     return scoring_of_profile(profile or Settings().profile)
 

@@ -77,7 +77,7 @@ def run_demo(
     from flows.monitor import AlertConfig, Steps, prefect_steps, run_monitor
 
     alert_config = alerts or AlertConfig()
-    from flows.stages.pipeline import RunConfig
+    from flows.stages.context import RunConfig
 
     workdir = Path(tempfile.mkdtemp(prefix="straitwatch-demo-"))
     with serve_site(DEMO_SITE) as site:

@@ -15,8 +15,8 @@ from typing import Any
 from extractors.digest import DigestPeriod, due_period
 from extractors.escalation import EscalationRules
 from extractors.profile import Profile
+from flows.stages.context import RunContext
 from flows.stages.messages import SUBJECT_LIMIT, both_clocks, cut_at_word, stories_of
-from flows.stages.pipeline import RunContext
 from storage.db import write_session
 from storage.digest import digest_articles, digest_queued
 from storage.outbox import AlertRecord, add_alerts

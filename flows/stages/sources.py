@@ -21,8 +21,9 @@ from extractors.profile import Source
 from extractors.records import ErrorRecord, SourceOutcome
 from extractors.urls import canonical_url, url_key, without_userinfo
 from flows.stages.backlog import oldest_first, waiting_reasons
+from flows.stages.context import RunContext
 from flows.stages.messages import compose_health_alerts
-from flows.stages.pipeline import Candidate, RunContext, log_reasons
+from flows.stages.pipeline import Candidate, log_reasons
 from storage import fetch_state
 from storage import queries as q
 from storage.db import read_session, write_session

@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from extractors.escalation import DisputeState, EscalationRules, Report, Transition, advance
 from extractors.profile import Profile
+from flows.stages.context import RunContext
 from flows.stages.messages import compose_transition_alert
-from flows.stages.pipeline import RunContext
 from storage import tracker
 from storage.db import write_session
 

@@ -11,7 +11,7 @@ import pytest
 
 from flows.backfill import run_backfill
 from flows.monitor import AlertConfig
-from flows.stages.pipeline import RunConfig
+from flows.stages.context import RunConfig
 from flows.stages.summaries import BackfillSummary
 from tests.e2e.history_site import history_profile, serve_history
 from tests.support.db import rows

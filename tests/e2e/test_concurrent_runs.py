@@ -15,7 +15,7 @@ from flows.backfill import run_backfill
 from flows.demo.run import DEMO_SITE, demo_profile_text
 from flows.demo.server import serve_site
 from flows.monitor import AlertConfig, Steps, run_monitor
-from flows.stages.pipeline import RunConfig
+from flows.stages.context import RunConfig
 from tests.e2e.history_site import DAY_OF_STEP, history_profile, serve_history
 from tests.support.mail import decoded_subject
 

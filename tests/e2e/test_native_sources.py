@@ -11,7 +11,7 @@ import pytest
 from extractors.profile import load_profile
 from flows.demo.server import serve_site
 from flows.monitor import AlertConfig, Steps, run_monitor
-from flows.stages.pipeline import RunConfig
+from flows.stages.context import RunConfig
 from tests.support.db import rows
 from tests.support.paths import REPO
 

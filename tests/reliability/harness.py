@@ -148,7 +148,7 @@ class Workspace:
     def run(self, profile: Path, now: datetime | None = None, **alert: Any) -> MonitorSummary:
         """Run the monitor in this process, as the plain stage table; return its summary."""
         from flows.monitor import AlertConfig, Steps, run_monitor
-        from flows.stages.pipeline import RunConfig
+        from flows.stages.context import RunConfig
 
         config = RunConfig(db_url=self.db_url, profile_path=profile, extract_workers=1)
         alert.setdefault("console_fallback", False)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from flows.stages.pipeline import RunConfig, RunContext
+from flows.stages.context import RunConfig, RunContext
 from flows.stages.tracking import rebuild_escalation, update_escalation
 from storage import queries as q
 from storage.db import make_engine, migrate, read_session, write_session

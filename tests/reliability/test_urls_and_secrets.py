@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, inspect, text
 
 import extractors.fetch
 from flows.monitor import AlertConfig, Steps, run_monitor
-from flows.stages.pipeline import RunConfig
+from flows.stages.context import RunConfig
 from flows.stages.summaries import MonitorSummary
 from tests.reliability.harness import SourceSpec, Tally, profile_text
 from tests.reliability.pages import FILLER, Item, article, plain_story, rss, security_story
