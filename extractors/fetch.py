@@ -6,6 +6,9 @@ per origin. Every hop, redirects included, passes the address guard (extractors.
 before any request, and every connection passes it again where it is opened. Bodies are
 streamed and decoded here, in bounded steps, so a compressed bomb stops at the byte cap of
 its *decoded* size.
+
+Its length is one fetcher: the address guard, robots.txt, per-host pacing, retries and
+bounded reading act on every hop together, and the helpers below serve it alone.
 """
 
 from __future__ import annotations
