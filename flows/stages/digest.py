@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from extractors.digest import DigestPeriod, due_period
 from extractors.escalation import EscalationRules
 from extractors.profile import Profile
 from flows.stages.context import RunContext
-from flows.stages.messages import SUBJECT_LIMIT, both_clocks, cut_at_word, stories_of
+from flows.stages.messages import (
+    SUBJECT_LIMIT,
+    StoryFacts,
+    both_clocks,
+    cut_at_word,
+    stories_of,
+)
 from storage.db import write_session
 from storage.digest import digest_articles, digest_queued
 from storage.outbox import AlertRecord, add_alerts
@@ -24,6 +30,13 @@ from storage.tracker import ReportRow
 
 DIGEST_TAG = "digest"
 OTHER = "other"  # relevant articles with no conflict or cooperation stage
+
+
+class DigestSection(TypedDict):
+    """One space's stories in a digest's payload."""
+
+    heading: str
+    stories: list[StoryFacts]
 
 
 def _heading(space: str) -> str:
@@ -42,7 +55,7 @@ def compose_digest(
         by_space.setdefault(report.space or OTHER, []).append(report)
     spaces = sorted(by_space, key=lambda s: order.index(s) if s in order else len(order))
     limit = profile.digest.max_stories
-    sections: list[dict[str, Any]] = []
+    sections: list[DigestSection] = []
     shown = total = 0
     for space in spaces:
         stories = stories_of(by_space[space])
@@ -50,7 +63,7 @@ def compose_digest(
         kept = stories[: max(0, limit - shown)]
         shown += len(kept)
         if kept:
-            sections.append({"heading": _heading(space), "stories": kept})
+            sections.append(DigestSection(heading=_heading(space), stories=kept))
     title = profile.monitor.title or profile.monitor.name
     when = "Weekly" if period.every == "week" else "Daily"
     subject = cut_at_word(

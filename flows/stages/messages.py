@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 from extractors.escalation import Transition
 from extractors.health import HealthChange
@@ -81,24 +81,51 @@ def _quote(report: ReportRow, title: str) -> str:
     return ""
 
 
-def stories_of(reports: Sequence[ReportRow]) -> list[dict[str, Any]]:
+class StoryFacts(TypedDict):
+    """One story in an alert's payload: its first report's title and link, every outlet."""
+
+    title: str
+    link: str  # http(s) only, without userinfo or tracking parameters; "" when none
+    outlets: list[str]
+    at: str  # ISO time of its first report
+    quote: str
+
+
+class TransitionFacts(TypedDict):
+    """What a transition alert is rendered from, stored as its payload."""
+
+    kind: str
+    space: str
+    label: str
+    event: str
+    episode: int
+    severity: str
+    at: str
+    active: list[str]
+    outlets: list[str]
+    reason: str
+    monitor: str
+    stories: list[StoryFacts]
+
+
+def stories_of(reports: Sequence[ReportRow]) -> list[StoryFacts]:
     """Return one entry per story, the most widely carried first, then the earliest."""
     groups: dict[Any, list[ReportRow]] = {}
     for report in sorted(reports, key=lambda r: (r.at, r.article_id)):
         groups.setdefault(_story_key(report), []).append(report)
-    stories = []
+    stories: list[StoryFacts] = []
     for members in groups.values():
         first = members[0]
         title = one_line(first.title, 300) or one_line(first.url, 300)
         quote = next((q for q in (_quote(m, title) for m in members) if q), "")
         stories.append(
-            {
-                "title": title,
-                "link": reader_link(first.url),
-                "outlets": list(dict.fromkeys(one_line(m.outlet, 80) for m in members)),
-                "at": first.at.isoformat(),
-                "quote": quote,
-            }
+            StoryFacts(
+                title=title,
+                link=reader_link(first.url),
+                outlets=list(dict.fromkeys(one_line(m.outlet, 80) for m in members)),
+                at=first.at.isoformat(),
+                quote=quote,
+            )
         )
     stories.sort(key=lambda s: (-len(s["outlets"]), s["at"]))
     return stories
@@ -134,21 +161,21 @@ def transition_subject(label: str, event: str, outlets: int) -> str:
     return f"{label}: {cut_at_word(event, max(room, 20))}{tail}"
 
 
-def transition_text(facts: dict[str, Any]) -> str:
+def transition_text(facts: TransitionFacts) -> str:
     """Return the plain-text body of a transition alert, one fact per line."""
-    stories = facts.get("stories", [])
+    stories = facts["stories"]
     outlets = len({o for s in stories for o in s["outlets"]})
-    active = facts.get("active") or []
+    active = facts["active"]
     lines = [
         f"{facts['label']} ({facts['severity']})",
-        facts.get("event", ""),
+        facts["event"],
         "",
         f"Confirmed {both_clocks(datetime.fromisoformat(facts['at']))} by {outlets} "
         f"outlet{'s' if outlets != 1 else ''} in {len(stories)} "
         f"stor{'ies' if len(stories) != 1 else 'y'}.",
         f"Active conflict spaces: {', '.join(active) if active else 'none'}.",
     ]
-    if facts.get("reason"):
+    if facts["reason"]:
         lines.append(f"Why: {why(facts['reason'])}.")
     lines += ["", "Stories:"]
     for number, story in enumerate(stories, 1):
@@ -170,20 +197,20 @@ def compose_transition_alert(
     label = event_label(transition.kind, transition.space)
     event = stories[0]["title"] if stories else ""
     outlets = len({o for s in stories for o in s["outlets"]}) or len(set(transition.outlets))
-    facts: dict[str, Any] = {
-        "kind": transition.kind,
-        "space": transition.space,
-        "label": label,
-        "event": event,
-        "episode": transition.episode,
-        "severity": transition.severity,
-        "at": transition.at.isoformat(),
-        "active": list(active),
-        "outlets": list(transition.outlets),
-        "reason": _reason(reports),
-        "monitor": one_line(profile.monitor.title or profile.monitor.name, 120),
-        "stories": stories,
-    }
+    facts = TransitionFacts(
+        kind=transition.kind,
+        space=transition.space,
+        label=label,
+        event=event,
+        episode=transition.episode,
+        severity=transition.severity,
+        at=transition.at.isoformat(),
+        active=list(active),
+        outlets=list(transition.outlets),
+        reason=_reason(reports),
+        monitor=one_line(profile.monitor.title or profile.monitor.name, 120),
+        stories=stories,
+    )
     tags = (transition.kind, transition.space, transition.severity)
     return AlertRecord(
         key=transition.key,
@@ -193,7 +220,7 @@ def compose_transition_alert(
         space=transition.space,
         severity=transition.severity,
         tags=tags,
-        payload=facts,
+        payload=dict(facts),
     )
 
 
