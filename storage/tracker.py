@@ -79,6 +79,21 @@ def pending_reports(session: Session, monitor: str, *, everything: bool = False)
     return [report_row(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class StoredTransition:
+    """A transition of the stage history: its key, space, and the reports that confirmed it."""
+
+    key: str
+    space: str
+    evidence: tuple[str, ...]
+
+
+def stored_transitions(session: Session, monitor: str) -> list[StoredTransition]:
+    """Return every transition of the monitor's stage history."""
+    rows = session.exec(select(StageTransition).where(StageTransition.monitor == monitor)).all()
+    return [StoredTransition(t.key, t.space, tuple(t.evidence or ())) for t in rows]
+
+
 def transition_keys(session: Session, monitor: str) -> set[str]:
     """Return the keys of every transition already in the stage history."""
     return set(

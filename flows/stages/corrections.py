@@ -13,14 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from extractors.escalation import EscalationRules
 from extractors.profile import Profile
 from flows.stages.tracking import replay_reports
 from storage import corrections as store
 from storage import tracker
-from storage.models import StageTransition
 
 
 def labelled_item(view: store.CorrectionView) -> dict[str, Any]:
@@ -65,10 +64,10 @@ def what_if(
     """
     monitor = profile.monitor.name
     current = [v for v in views if not v.superseded]
-    stored = session.exec(select(StageTransition).where(StageTransition.monitor == monitor)).all()
-    by_evidence: dict[str, list[StageTransition]] = {}
+    stored = tracker.stored_transitions(session, monitor)
+    by_evidence: dict[str, list[tracker.StoredTransition]] = {}
     for t in stored:
-        for key in t.evidence or ():
+        for key in t.evidence:
             by_evidence.setdefault(key, []).append(t)
     affected = [v for v in current if v.article.canonical_url in by_evidence]
     if not affected:
