@@ -79,6 +79,24 @@ class PendingAlert:
     unknown_channels: tuple[str, ...] = ()
     payload: dict[str, Any] = field(default_factory=dict)  # what the message is rendered from
 
+    @classmethod
+    def unsent(cls, record: AlertRecord, created_at: datetime, id: int = 0) -> PendingAlert:
+        """Return an alert as the outbox would hand it over before any send (for previews)."""
+        return cls(
+            id=id,
+            key=record.key,
+            kind=record.kind,
+            space=record.space,
+            severity=record.severity,
+            tags=record.tags,
+            title=record.title,
+            body=record.body,
+            created_at=created_at,
+            sent_channels=(),
+            attempts={},
+            payload=record.payload,
+        )
+
 
 def pending_alerts(session: Session, monitor: str) -> list[PendingAlert]:
     """Return undelivered alerts with the channels that already have them."""

@@ -85,20 +85,7 @@ def test_the_digest_groups_stories_by_space_most_severe_first() -> None:
     assert headings == ["Security space", "Economic space", "Other relevant news"]
     assert [len(s["stories"]) for s in alert.payload["sections"]] == [1, 1, 1]
     assert "utm_" not in alert.body
-    pending = PendingAlert(
-        id=1,
-        key=alert.key,
-        kind=alert.kind,
-        space="",
-        severity="info",
-        tags=alert.tags,
-        title=alert.title,
-        body=alert.body,
-        created_at=period.end,
-        sent_channels=(),
-        attempts={},
-        payload=alert.payload,
-    )
+    pending = PendingAlert.unsent(alert, period.end, id=1)
     message = render([pending])
     assert "&lt;b&gt;Students&lt;/b&gt;" in message.html and "<b>Students" not in message.html
     assert "Economic space" in message.html and "Economic space" in str(message.slack)

@@ -78,20 +78,7 @@ def _alert(reports: list[ReportRow]) -> outbox.AlertRecord:
 
 
 def _pending(record: outbox.AlertRecord) -> outbox.PendingAlert:
-    return outbox.PendingAlert(
-        id=1,
-        key=record.key,
-        kind=record.kind,
-        space=record.space,
-        severity=record.severity,
-        tags=record.tags,
-        title=record.title,
-        body=record.body,
-        created_at=AT,
-        sent_channels=(),
-        attempts={},
-        payload=record.payload,
-    )
+    return outbox.PendingAlert.unsent(record, AT, id=1)
 
 
 LEAD = "Seoul suspends military intelligence sharing with Tokyo"

@@ -124,18 +124,5 @@ def sample(profile: Profile, kind: str) -> AlertRecord:
 def preview(profile: Profile, kind: str) -> Message:
     """Return the sample alert of this kind as channels would receive it."""
     record = sample(profile, kind)
-    pending = PendingAlert(
-        id=0,
-        key=record.key,
-        kind=record.kind,
-        space=record.space,
-        severity=record.severity,
-        tags=record.tags,
-        title=record.title,
-        body=record.body,
-        created_at=_AT,
-        sent_channels=(),
-        attempts={},
-        payload=record.payload,
-    )
+    pending = PendingAlert.unsent(record, _AT)
     return render([pending], profile.monitor.title or profile.monitor.name)

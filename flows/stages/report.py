@@ -35,10 +35,11 @@ def write_report(data: ReportData, out: Path) -> int:
 
 def report_from_database(settings: Settings, first: date, last: date, now: datetime) -> ReportData:
     """Return the report of the profile's monitor for days ``first`` to ``last``."""
-    from extractors.escalation import EscalationRules, Report
+    from extractors.escalation import EscalationRules
     from extractors.profile import load_profile
     from extractors.timeline import active_windows
     from flows.stages.report_page import ReportData, SourceTrouble, TransitionEntry
+    from flows.stages.tracking import as_report
     from storage import report_queries as rq
     from storage.db import make_engine, migrate, read_session
 
@@ -61,18 +62,7 @@ def report_from_database(settings: Settings, first: date, last: date, now: datet
         sources = rq.sources_now(session, monitor)
 
     known = {*rules.ladder, "cooperation"}
-    reports = [
-        Report(
-            key=m.canonical_url,
-            cluster=str(m.cluster_id or m.canonical_url),
-            outlet=m.outlet,
-            at=m.at,
-            space=m.space,
-            action=m.action,
-        )
-        for m in matches
-        if m.space in known and m.action in ("step", "talk")
-    ]
+    reports = [as_report(m) for m in matches if m.space in known and m.action in ("step", "talk")]
     troubles: dict[tuple[str, date], list[str]] = {}
     for error in errors:
         troubles.setdefault((error.source, error.at.date()), []).append(error.reason)

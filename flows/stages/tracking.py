@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -30,7 +31,25 @@ class EscalationOutcome:
     decided: tuple[tuple[str, str, str, str], ...] = ()
 
 
-def _report(row: tracker.ReportRow) -> Report:
+class StoredReport(Protocol):
+    """What a stored, staged article gives the state machine (a tracker or report row)."""
+
+    @property
+    def canonical_url(self) -> str: ...
+    @property
+    def cluster_id(self) -> int | None: ...
+    @property
+    def outlet(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def space(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+
+
+def as_report(row: StoredReport) -> Report:
+    """Return a stored article as one report to the state machine (its story: its cluster)."""
     return Report(
         key=row.canonical_url,
         cluster=str(row.cluster_id or row.canonical_url),
@@ -102,7 +121,7 @@ def update_escalation(run: RunContext, now: datetime, *, mode: str = "live") -> 
             tracker.lock_dispute_state(session, profile.monitor.name, now)
         )
         rows = tracker.pending_reports(session, profile.monitor.name)
-        state, transitions = advance(state, [_report(r) for r in rows], now, rules)
+        state, transitions = advance(state, [as_report(r) for r in rows], now, rules)
         return _persist(
             session,
             profile,
@@ -159,7 +178,7 @@ def replay_reports(
         # Every row read here is marked as taken into account, so every one is replayed:
         # a report dated after the rebuild began (published while it ran, or a local
         # time labelled UTC) counts at its own time like any other.
-        by_day.setdefault(row.at.date(), []).append(_report(row))
+        by_day.setdefault(row.at.date(), []).append(as_report(row))
     state, decided = DisputeState(), []
     for day in sorted(by_day):
         state, transitions = advance(state, by_day[day], _end_of(day, now), rules)
