@@ -16,9 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
-# Recorded here, defined where the gathering returns them: one definition of each.
-from extractors.records import ErrorRecord as ErrorRecord
-from extractors.records import SourceOutcome as SourceOutcome
+from extractors.records import ErrorRecord
 from extractors.redaction import redact_text, redact_url
 from storage.models import (
     Article,

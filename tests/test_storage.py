@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from extractors.feeds import CandidateEntry
+from extractors.records import SourceOutcome
 from extractors.urls import canonical_url, url_key
 from flows.stages.context import RunConfig, RunContext
 from flows.stages.sources import Collected, select_new
@@ -125,10 +126,10 @@ def test_source_state_follows_outcomes(database_url: str) -> None:
     with write_session(engine) as session:
         fetch_state.sync_sources(session, "m", [("wire", "feed", "https://wire.example/rss")])
         fetch_state.record_source_outcome(
-            session, "m", q.SourceOutcome("wire", ok=False, error="http_503", retry_after=120), NOW
+            session, "m", SourceOutcome("wire", ok=False, error="http_503", retry_after=120), NOW
         )
         fetch_state.record_source_outcome(
-            session, "m", q.SourceOutcome("wire", ok=False, error="timeout"), NOW
+            session, "m", SourceOutcome("wire", ok=False, error="timeout"), NOW
         )
     with read_session(engine) as session:
         state = fetch_state.source_states(session, "m")["wire"]
@@ -138,7 +139,7 @@ def test_source_state_follows_outcomes(database_url: str) -> None:
         fetch_state.record_source_outcome(
             session,
             "m",
-            q.SourceOutcome("wire", ok=True, etag='"v2"', entries=5, new_entries=2),
+            SourceOutcome("wire", ok=True, etag='"v2"', entries=5, new_entries=2),
             NOW,
         )
     with read_session(engine) as session:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from extractors.profile import Profile
+from extractors.records import ErrorRecord
 from flows.stages.pipeline import Candidate
-from storage import queries as q
 
 _UNDATED = datetime.max.replace(tzinfo=UTC)
 
@@ -49,11 +49,11 @@ def oldest_first(
 
 def waiting_reasons(
     profile: Profile, waiting: dict[str, int], limit: int | None
-) -> list[q.ErrorRecord]:
+) -> list[ErrorRecord]:
     """Return one recorded reason per source with candidates left for the next runs."""
     urls = {s.name: s.url for s in profile.sources}
     return [
-        q.ErrorRecord(
+        ErrorRecord(
             "feed",
             "over_limit",
             f"{count:,} new entries wait for the next runs "

@@ -20,6 +20,7 @@ import attrs
 from extractors import article as article_mod
 from extractors.article import ExtractionFailure, ParsedArticle, extract_articles
 from extractors.fetch import Fetcher, FetchPolicy, FetchRequest, FetchResult, fetch_pages
+from extractors.records import ErrorRecord
 from extractors.redaction import redact_text, redact_url
 from extractors.urls import outlet_names, url_key
 from flows.stages.context import RunContext
@@ -46,7 +47,7 @@ async def fetch_all(policy: FetchPolicy, requests: Sequence[FetchRequest]) -> li
         return await fetch_pages(fetcher, requests)
 
 
-def log_reasons(errors: Sequence[q.ErrorRecord]) -> None:
+def log_reasons(errors: Sequence[ErrorRecord]) -> None:
     """Log each recorded reason once, as stored (the run's log tells what `status` shows)."""
     for error in errors:
         log.warning(
@@ -192,7 +193,7 @@ def store_batch(
     monitor = run.monitor
     counts = BatchCounts()
     seen: list[q.SeenRecord] = []
-    errors: list[q.ErrorRecord] = []
+    errors: list[ErrorRecord] = []
     for candidate, result in scored.extracted.fetch_failures:
         reason = result.error or "empty"
         seen.append(
@@ -206,7 +207,7 @@ def store_batch(
             )
         )
         errors.append(
-            q.ErrorRecord(
+            ErrorRecord(
                 "page", reason, result.detail, candidate.source, candidate.url, result.status
             )
         )
@@ -218,9 +219,7 @@ def store_batch(
             )
         )
         errors.append(
-            q.ErrorRecord(
-                "extract", failure.reason, failure.detail, candidate.source, candidate.url
-            )
+            ErrorRecord("extract", failure.reason, failure.detail, candidate.source, candidate.url)
         )
         counts.no_body += 1
     with write_session(run.engine) as session:
@@ -236,7 +235,7 @@ def store_batch(
                     )
                 )
                 errors.append(
-                    q.ErrorRecord(
+                    ErrorRecord(
                         "store", "not_stored", kept.error or "", candidate.source, candidate.url
                     )
                 )
