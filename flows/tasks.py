@@ -7,65 +7,22 @@ values that need no caching, so hashing them is switched off (NO_CACHE).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from prefect import get_client, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+from flows import host_slots
 from flows.stages import alerts, context, digest, pipeline, sources, tracking
 from flows.stages.context import RunContext
 from flows.stages.pipeline import Candidate, Fetched
 
-HOST_LIMIT_PREFIX = "straitwatch-host-"
-_limits_known: set[str] = set()
-
-
-HOST_SLOT_DECAY = 0.1  # a leaked slot is free again within ten seconds
-
-
-def host_limit_name(host: str) -> str:
-    """Return the Prefect global concurrency limit that guards one host."""
-    return HOST_LIMIT_PREFIX + re.sub(r"[^A-Za-z0-9._-]", "-", host.lower())
-
-
-def _ensure_host_limits(names: Sequence[str]) -> None:
-    # One slot per host: whichever worker holds it fetches from that host (with the
-    # profile's own per-host concurrency and delay); the others wait their turn.
-    missing = [n for n in names if n not in _limits_known]
-    if not missing:
-        return
-    with get_client(sync_client=True) as client:
-        for name in missing:
-            try:
-                client.read_global_concurrency_limit_by_name(name)
-            except ObjectNotFound:
-                try:
-                    # Slots decay, so a worker killed while fetching (SIGKILL frees
-                    # nothing) does not hold its host for ever.
-                    client.create_global_concurrency_limit(
-                        GlobalConcurrencyLimitCreate(
-                            name=name, limit=1, slot_decay_per_second=HOST_SLOT_DECAY
-                        )
-                    )
-                except ObjectAlreadyExists:
-                    pass  # another worker created it first
-    _limits_known.update(missing)
-
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
 def fetch_batch(run: RunContext, batch: Sequence[Candidate]) -> Fetched:
-    """Fetch a batch while holding the hosts' global slots, shared by all workers."""
-    hosts = sorted({urlsplit(c.url).hostname or "" for c in batch} - {""})
-    names = [host_limit_name(h) for h in hosts]
-    if not names:
-        return pipeline.fetch_batch(run, batch)
-    _ensure_host_limits(names)
-    with concurrency(names, occupy=1, strict=True):
+    """Fetch a batch while holding its hosts' turns, shared by every process that fetches."""
+    with host_slots.turns.hold([urlsplit(c.url).hostname or "" for c in batch]):
         return pipeline.fetch_batch(run, batch)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from flows.artifacts import escape_markdown
 from flows.demo.run import DEMO_SITE, demo_profile_text
 from flows.demo.server import serve_site
-from flows.tasks import host_limit_name
+from flows.host_slots import limit_name
 from tests.support.cli import cli_env, run_cli
 from tests.support.mail import decoded_subject
 
@@ -174,5 +174,5 @@ def test_two_outlets_one_email_then_silence(
 
     # Fetching held the host's global concurrency slot, shared by every worker.
     with temporary_settings({PREFECT_API_URL: prefect_api}), get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name(host_limit_name("127.0.0.1"))
+        limit = client.read_global_concurrency_limit_by_name(limit_name("127.0.0.1"))
     assert limit.limit == 1 and limit.active_slots == 0
