@@ -13,7 +13,12 @@ times, each in a child process of its own, on the same pages:
 (e) ceiling: the product's own extraction (``extract_articles``) of the same pages, already
     in memory, in a process pool of all cores: no fetch, Prefect or database. A monitor run
     cannot cost less than the extraction it cannot avoid; ``ratio_pipeline_vs_ceiling`` says
-    how much more it costs.
+    how much more it costs;
+(f) fetch: the product's fetching (``fetch_all`` with the profile's policy, batch by batch as
+    a run does) of the same URLs, with no extraction, Prefect or database. Its CPU seconds,
+    and the page server's, are work a run adds to the extraction's on the same cores.
+    ``ceiling + floor + (fetch CPU + page server CPU) / cores`` is what a monitor run would
+    take if every other part of it were free: ``ratio_bound_vs_ceiling``.
 
 Prefect talks to one ``prefect server start`` on 127.0.0.1 for the whole benchmark, so no
 run pays for a temporary server. Both servers use the same two cores as the runs: the page
@@ -170,6 +175,34 @@ def child_ceiling(urls_file: Path, corpus: Path) -> dict[str, Any]:
 
     extracted, times = _timed(extract)
     return {"extracted": extracted, "workers": workers, **times, **_peak_rss()}
+
+
+def child_fetch(urls_file: Path) -> dict[str, Any]:
+    """Time the product's fetching of every URL, batch by batch, and nothing else."""
+    import asyncio
+
+    from extractors.fetch import FetchRequest
+    from flows.monitor import configs_from
+    from flows.settings import Settings
+    from flows.stages.context import RunContext
+    from flows.stages.pipeline import fetch_all
+
+    _quiet()
+    urls = urls_file.read_text(encoding="utf-8").split()
+    config, _ = configs_from(Settings())
+    policy = RunContext.build(config).fetch_policy
+    size = config.batch_size
+
+    def fetch() -> int:
+        fetched = 0
+        for start in range(0, len(urls), size):
+            requests = [FetchRequest(url) for url in urls[start : start + size]]
+            results = asyncio.run(fetch_all(policy, requests))
+            fetched += sum(bool(r.ok and r.content) for r in results)
+        return fetched
+
+    fetched, times = _timed(fetch)
+    return {"fetched": fetched, **times, **_peak_rss()}
 
 
 def _floor_flow() -> Callable[[], None]:
@@ -431,6 +464,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "ceiling", work, env, "--child-urls", str(urls_file), "--corpus", str(corpus)
             )
             _log(f"run {k + 1}/{args.runs}: ceiling {ceiling['wall_s']:.1f} s")
+            site_cpu = _rusage()[0]
+            fetch = run_child("fetch", work, env, "--child-urls", str(urls_file))
+            fetch["site_cpu_s"] = _rusage()[0] - site_cpu
+            _log(f"run {k + 1}/{args.runs}: fetch alone {fetch['wall_s']:.1f} s")
             # The monitor child is the only one running: what this process and the Prefect
             # server spend meanwhile is the servers' share of its runs.
             site_cpu, server_cpu = _rusage()[0], _children_cpu()
@@ -441,7 +478,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 f"run {k + 1}/{args.runs}: pipeline {mon['run']['wall_s']:.1f} s, "
                 f"idle {mon['idle']['wall_s']:.2f} s, floor {mon['floor']['wall_s']:.2f} s"
             )
-            runs.append({"baseline": base, "ceiling": ceiling, "monitor": mon})
+            runs.append({"baseline": base, "ceiling": ceiling, "fetch": fetch, "monitor": mon})
         stages = None
         if args.stages:
             env = _child_env(work, api_url, work / "stages.db", profile)
@@ -477,6 +514,10 @@ def summarise(
     pipeline = _median(runs, "monitor", "run", "wall_s")
     idle = _median(runs, "monitor", "idle", "wall_s")
     floor = _median(runs, "monitor", "floor", "wall_s")
+    fetch_cpu = _median(runs, "fetch", "cpu_s")
+    fetch_site_cpu = _median(runs, "fetch", "site_cpu_s")
+    cores = runs[-1]["ceiling"]["workers"]
+    bound = ceiling + floor + (fetch_cpu + fetch_site_cpu) / cores
     last = runs[-1]["monitor"]
     counts = last["counts"]
     accounted = sum(counts[k] or 0 for k in ("stored", "duplicates", "no_body", "failed"))
@@ -491,6 +532,12 @@ def summarise(
         "ceiling_s": ceiling,
         "ceiling_workers": runs[-1]["ceiling"]["workers"],
         "ratio_pipeline_vs_ceiling": round(pipeline / ceiling, 3),
+        "fetch_s": _median(runs, "fetch", "wall_s"),
+        "fetch_fetched": runs[-1]["fetch"]["fetched"],
+        "fetch_cpu_s": fetch_cpu,
+        "fetch_site_cpu_s": fetch_site_cpu,
+        "bound_s": round(bound, 3),
+        "ratio_bound_vs_ceiling": round(bound / ceiling, 3),
         "idle_s": idle,
         "floor_s": floor,
         "ratio_idle_vs_floor": round(idle / floor, 3),
@@ -529,6 +576,7 @@ def summarise(
             {
                 "baseline_s": round(r["baseline"]["wall_s"], 3),
                 "ceiling_s": round(r["ceiling"]["wall_s"], 3),
+                "fetch_cpu_s": round(r["fetch"]["cpu_s"], 3),
                 "pipeline_s": round(r["monitor"]["run"]["wall_s"], 3),
                 "idle_s": round(r["monitor"]["idle"]["wall_s"], 3),
                 "floor_s": round(r["monitor"]["floor"]["wall_s"], 3),
@@ -556,6 +604,10 @@ def report(result: dict[str, Any]) -> str:
         f"(e) ceiling         {r['ceiling_s']:8.2f} s  extraction alone, "
         f"{r['ceiling_workers']} workers",
         f"    (b)/(e)         {r['ratio_pipeline_vs_ceiling']:8.3f}",
+        f"(f) fetch alone     {r['fetch_s']:8.2f} s  cpu {r['fetch_cpu_s']:.1f} s + page server "
+        f"{r['fetch_site_cpu_s']:.1f} s",
+        f"    (e)+(d)+(f)cpu  {r['bound_s']:8.2f} s  a run whose other parts were free, "
+        f"/(e) {r['ratio_bound_vs_ceiling']:.3f}",
         f"(c) idle run        {r['idle_s']:8.2f} s  cpu {r['idle_cpu_s']:.2f} s",
         f"(d) Prefect floor   {r['floor_s']:8.2f} s  cpu {r['floor_cpu_s']:.2f} s",
         f"    (c)/(d)         {r['ratio_idle_vs_floor']:8.3f}",
@@ -598,6 +650,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         if args.child == "baseline":
             result = child_baseline(Path(args.child_urls))
+        elif args.child == "fetch":
+            result = child_fetch(Path(args.child_urls))
         elif args.child == "ceiling":
             result = child_ceiling(Path(args.child_urls), Path(args.corpus))
         elif args.child == "monitor":

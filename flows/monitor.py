@@ -164,14 +164,19 @@ def extraction_pool(workers: int) -> Iterator[Executor | None]:
         yield None
         return
     # spawn, not fork: forking a process that runs Prefect's threads can deadlock.
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=quiet_libraries
-    ) as pool:
+    )
+    try:
         # Start every worker now: each imports the extractors (a second or so), while the
         # first batch is being fetched instead of after it.
         for _ in range(workers):
             pool.submit(quiet_libraries)
         yield pool
+    finally:
+        # The workers wind down (a quarter of a second) while the run tracks and delivers;
+        # the process still waits for them before it exits.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def process_batches(

@@ -121,12 +121,18 @@ def test_small_run_reports_every_figure_and_stores_every_page(
         "ratio_idle_vs_floor",
         "ceiling_s",
         "ratio_pipeline_vs_ceiling",
+        "fetch_s",
+        "fetch_cpu_s",
+        "bound_s",
+        "ratio_bound_vs_ceiling",
         "peak_rss_mb",
         "articles_per_s",
     ):
         assert isinstance(result[key], int | float) and result[key] > 0, key
     assert result["pages"] == 5 and result["ceiling_workers"] >= 1
     assert result["baseline_extracted"] == 5
+    assert result["fetch_fetched"] == 5
+    assert result["ceiling_s"] < result["bound_s"]
     assert result["counts"]["new"] == result["counts"]["stored"] == 5
     assert result["db_articles"] == result["db_seen_urls"] == 5
     assert result["idle_counts"]["new"] == 0

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+
+import pytest
 
 from extractors.escalation import EscalationRules, Report
 from extractors.evaluation.labelled import load_labelled
@@ -173,3 +176,58 @@ def test_close_markers_share_a_label_that_claims_no_gap() -> None:
     assert "1, 3" in labels  # both security markers, not "1–3": 2 is in another lane
     assert "2" in labels and "4" in labels
     assert "1–3" not in labels
+
+
+def test_charts_are_kept_and_drawn_again_only_when_what_they_show_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.stages import report_page
+
+    drawn: list[str] = []
+    real = report_page.timeline_svg
+
+    def counting(data: ReportData) -> str:
+        drawn.append("timeline")
+        return real(data)
+
+    monkeypatch.setattr(report_page, "timeline_svg", counting)
+    charts = tmp_path / ".charts"
+    data = _data(())
+    first = render_report(data, charts=charts)
+    assert drawn == ["timeline"]
+    assert len(list(charts.glob("timeline-*.svg"))) == 1
+
+    # A later run: another generation time, the same matches and transitions.
+    again = render_report(replace(data, generated_at=datetime(2019, 9, 2, tzinfo=UTC)), charts)
+    assert drawn == ["timeline"], "an unchanged chart was drawn again"
+    assert _svg_of(again) == _svg_of(first)
+
+    # A new match changes the chart: drawn again, and the new picture shows it.
+    more = replace(data, daily=(*data.daily, DailyCount(date(2019, 8, 23), "economic", 1)))
+    changed = render_report(more, charts)
+    assert drawn == ["timeline", "timeline"]
+    assert _svg_of(changed) != _svg_of(first)
+    assert _svg_of(changed) == _svg_of(render_report(more))  # what a fresh drawing gives
+
+    # A damaged kept chart is not shown: unreadable bytes are drawn again.
+    before = len(drawn)
+    for kept in charts.glob("timeline-*.svg"):
+        kept.write_bytes(b"\xff\xfe broken")
+    render_report(more, charts)
+    assert len(drawn) == before + 1
+
+
+def test_the_kept_charts_stay_few(tmp_path: Path) -> None:
+    from flows.stages.report_page import CHARTS_KEPT
+
+    charts = tmp_path / ".charts"
+    data = _data(())
+    for day in range(CHARTS_KEPT + 3):
+        point = DailyCount(date(2019, 8, 1) + timedelta(days=day), "security", 1)
+        render_report(replace(data, daily=(point,)), charts)
+    assert len(list(charts.glob("timeline-*.svg"))) == CHARTS_KEPT
+    assert not list(charts.glob("*.part"))
+
+
+def _svg_of(html: str) -> str:
+    return html[html.index("<svg") : html.index("</svg>")]

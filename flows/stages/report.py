@@ -28,7 +28,7 @@ def write_report(data: ReportData, out: Path) -> int:
     from flows.stages.report_page import render_report
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(data)
+    html = render_report(data, charts=out.parent / ".charts")
     out.write_text(html, encoding="utf-8")
     return out.stat().st_size
 
