@@ -182,9 +182,11 @@ def refresh_report(settings: Settings, first: date, last: date, name: str) -> Pa
     """Write the HTML report of [first, last] into the data dir; return its path."""
     from flows.stages.report import report_from_database, write_report
 
-    out = settings.data_dir / "reports" / name
-    write_report(report_from_database(settings, first, last, datetime.now(UTC)), out)
-    return out
+    reports = settings.data_dir / "reports"
+    data = report_from_database(settings, first, last, datetime.now(UTC))
+    # Runs refresh their report every time: the charts they drew last time are kept.
+    write_report(data, reports / name, charts=reports / ".charts")
+    return reports / name
 
 
 def _publish(

@@ -23,12 +23,14 @@ if TYPE_CHECKING:
 Classify = Callable[[Any], tuple[bool, str | None, str | None]]
 
 
-def write_report(data: ReportData, out: Path) -> int:
-    """Render ``data`` to ``out``; return the file's size in bytes."""
+def write_report(data: ReportData, out: Path, charts: Path | None = None) -> int:
+    """Render ``data`` to ``out``; return the file's size in bytes.
+
+    ``charts``: where to keep drawn charts for the next report (see ``render_report``)."""
     from flows.stages.report_page import render_report
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    html = render_report(data, charts=out.parent / ".charts")
+    html = render_report(data, charts)
     out.write_text(html, encoding="utf-8")
     return out.stat().st_size
 
