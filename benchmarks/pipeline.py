@@ -578,6 +578,11 @@ def summarise(
                 "ceiling_s": round(r["ceiling"]["wall_s"], 3),
                 "fetch_cpu_s": round(r["fetch"]["cpu_s"], 3),
                 "pipeline_s": round(r["monitor"]["run"]["wall_s"], 3),
+                # the ceiling and the pipeline of one run are measured a minute apart, the
+                # medians of the parts possibly minutes apart: this ratio drifts less
+                "ratio_pipeline_vs_ceiling": round(
+                    r["monitor"]["run"]["wall_s"] / r["ceiling"]["wall_s"], 3
+                ),
                 "idle_s": round(r["monitor"]["idle"]["wall_s"], 3),
                 "floor_s": round(r["monitor"]["floor"]["wall_s"], 3),
                 "peak_rss_mb": round(r["monitor"]["peak_rss_mb"], 1),
