@@ -218,7 +218,7 @@ def test_charts_are_kept_and_drawn_again_only_when_what_they_show_changes(
 
 
 def test_the_kept_charts_stay_few(tmp_path: Path) -> None:
-    from flows.stages.report_page import CHARTS_KEPT
+    from flows.stages.kept_charts import KEPT as CHARTS_KEPT
 
     charts = tmp_path / ".charts"
     data = _data(())

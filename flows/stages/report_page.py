@@ -5,18 +5,16 @@ the file opens offline, prints, and weighs a few hundred KB (Plotly with its Jav
 embedded starts at 4.8 MB). Web text (titles, outlets, URLs) never enters the SVG; it goes
 through Jinja2 with autoescape, and only http(s) links become anchors. A Content Security
 Policy forbids the page any request of its own.
+A run's report keeps its charts between runs (``kept_charts``): a quiet run redraws none.
 
-Drawing is most of a report's cost (importing Matplotlib alone takes about 0.4 s), and most
-monitor runs change nothing a chart shows: each chart is kept beside the report, named by
-a digest of what it draws, and drawn again only when that changes.
+Somewhat over 350 lines: the page's values and its two charts stay in one module, since the
+charts' lanes, colours and transition numbers must match the tables beside them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from extractors.timeline import ActiveWindow
+from flows.stages.kept_charts import kept_svg
 from storage.report_queries import SourceRow as SourceNow  # a source's state now
 
 COOPERATION = "cooperation"
@@ -122,20 +121,17 @@ def render_report(data: ReportData, charts: Path | None = None) -> str:
         data=data,
         colours=COLOURS,
         timeline_svg=_markup(
-            _chart(charts, "timeline", _timeline_inputs(data), timeline_svg, data)
+            _chart(charts, "timeline", _timeline_inputs(data), lambda: timeline_svg(data))
         ),
         active_at_end=active_at_end,
         escalations=kinds.get("escalation", 0),
         de_escalations=kinds.get("de-escalation", 0),
         matches=sum(c.count for c in data.daily),
         daily_rows=_daily_rows(data),
-        health_svg=_markup(_chart(charts, "health", _health_inputs(data), health_svg, data))
+        health_svg=_markup(_chart(charts, "health", _health_inputs(data), lambda: health_svg(data)))
         if data.sources or data.troubles
         else None,
     )
-
-
-CHARTS_KEPT = 8  # per kind: the newest few, so a report of another window finds its own
 
 
 def _timeline_inputs(data: ReportData) -> tuple[Any, ...]:
@@ -149,41 +145,9 @@ def _health_inputs(data: ReportData) -> tuple[Any, ...]:
     return (data.start, data.end, names, troubles, data.run_days)
 
 
-def _chart(
-    folder: Path | None,
-    kind: str,
-    inputs: tuple[Any, ...],
-    draw: Callable[[ReportData], str],
-    data: ReportData,
-) -> str:
-    """Return the chart drawn from ``inputs``: kept in ``folder`` from an earlier report, or
-    drawn now (and kept). The digest covers this module's code and Matplotlib's version too,
-    so a new drawing code never shows an old picture."""
-    if folder is None:
-        return draw(data)
-    digest = hashlib.sha256(
-        repr((inputs, _CODE, metadata.version("matplotlib"))).encode()
-    ).hexdigest()[:32]
-    path = folder / f"{kind}-{digest}.svg"
-    try:
-        svg = path.read_text(encoding="utf-8")
-        path.touch()  # recently used: kept longest
-        return svg
-    except (OSError, UnicodeDecodeError):
-        pass
-    svg = draw(data)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{kind}-", suffix=".part")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(svg)
-        os.replace(partial, path)  # whole or not at all, even with two runs at once
-        kept = sorted(folder.glob(f"{kind}-*.svg"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-CHARTS_KEPT]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass  # a chart that cannot be kept is drawn again next time
-    return svg
+def _chart(folder: Path | None, kind: str, inputs: tuple[Any, ...], draw: Callable[[], str]) -> str:
+    # The drawing code and Matplotlib's version decide the picture too.
+    return kept_svg(folder, kind, (inputs, _CODE, metadata.version("matplotlib")), draw)
 
 
 _CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
