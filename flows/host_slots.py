@@ -34,6 +34,8 @@ from prefect.context import TaskRunContext
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
+from extractors.redaction import redact_text
+
 log = logging.getLogger("straitwatch.host_slots")
 
 PREFIX = "straitwatch-host-"
@@ -102,6 +104,14 @@ class HostTurns:
         address, client = self._client()
         self._ensure_limits(address, client, names)
         lease = self._acquire(client, names)
+        if lease is None:
+            # A limit this process knew was deleted meanwhile (``prefect gcl delete``): a
+            # lease on no limit guards nothing, so the limits are made again.
+            self._known.difference_update((address, name) for name in names)
+            self._ensure_limits(address, client, names)
+            lease = self._acquire(client, names)
+        if lease is None:
+            raise RuntimeError(f"the host limits {names} vanish as soon as they are made")
         stop = threading.Event()
         renewer = threading.Thread(
             target=self._renew, args=(client, lease, stop), name="straitwatch-host-turns"
@@ -116,9 +126,13 @@ class HostTurns:
             try:
                 client.release_concurrency_slots_with_lease(lease)
             except Exception as exc:  # noqa: BLE001 - the lease runs out on its own
-                log.warning("could not give back the host turns %s: %s", names, exc)
+                log.warning(
+                    "could not give back the host turns %s: %s", names, redact_text(str(exc))
+                )
 
-    def _acquire(self, client: SyncPrefectClient, names: list[str]) -> UUID:
+    def _acquire(self, client: SyncPrefectClient, names: list[str]) -> UUID | None:
+        """Wait for the slots of every name; return the lease, or None (and no slot taken)
+        if a limit does not exist."""
         task = TaskRunContext.get()
         holder = (
             ConcurrencyLeaseHolder(type="task_run", id=task.task_run.id)
@@ -139,7 +153,12 @@ class HostTurns:
                     raise
                 time.sleep(float(exc.response.headers.get("Retry-After", 1)))
                 continue
-            return UUID(answer.json()["lease_id"])
+            granted = answer.json()
+            if len(granted.get("limits") or ()) < len(names):
+                if granted.get("lease_id"):
+                    client.release_concurrency_slots_with_lease(UUID(granted["lease_id"]))
+                return None
+            return UUID(granted["lease_id"])
 
     def _renew(self, client: SyncPrefectClient, lease: UUID, stop: threading.Event) -> None:
         while not stop.wait(self.renew_every):
@@ -147,7 +166,7 @@ class HostTurns:
                 client.renew_concurrency_lease(lease, LEASE_SECONDS)
                 self.renewals += 1
             except Exception as exc:  # noqa: BLE001 - retried at the next beat
-                log.warning("could not renew the host turns' lease: %s", exc)
+                log.warning("could not renew the host turns' lease: %s", redact_text(str(exc)))
 
 
 turns = HostTurns()

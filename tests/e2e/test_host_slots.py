@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +15,7 @@ from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.host_slots import HostTurns, limit_name
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +114,54 @@ def test_no_host_takes_no_turn(api: str) -> None:
     with turns.hold(["", ""]):
         pass
     assert turns._clients == {}  # no client was even opened
+
+
+def test_a_limit_deleted_meanwhile_is_made_again(api: str) -> None:
+    turns = HostTurns()
+    try:
+        with turns.hold(["deleted.example"]):
+            pass
+        with get_client(sync_client=True) as client:
+            client.delete_global_concurrency_limit_by_name(limit_name("deleted.example"))
+        with turns.hold(["deleted.example"]):
+            # The turn guards something again: the limit exists and its slot is held.
+            assert _active("deleted.example") == 1
+    finally:
+        turns.close()
+    assert _active("deleted.example") == 0
+
+
+HOLD_AND_WAIT = """
+import sys, time
+from flows.host_slots import turns
+with turns.hold(["killed.example"]):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_holder_killed_mid_fetch_frees_its_host(api: str) -> None:
+    env = {**os.environ, "PREFECT_API_URL": api}
+    holder = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", HOLD_AND_WAIT],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert _active("killed.example") == 1
+        holder.send_signal(signal.SIGKILL)  # nothing is given back
+        holder.wait(30)
+        started = time.monotonic()
+        turns = HostTurns()
+        try:
+            with turns.hold(["killed.example"]):
+                waited = time.monotonic() - started
+        finally:
+            turns.close()
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert waited < 30, f"the killed holder's host stayed blocked for {waited:.0f} s"
